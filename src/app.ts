@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { type DemoOptions, loadDemoWorkspace } from './demo/index.js';
+import { EventWriter } from './ingest/index.js';
+import { createHttpServer } from './server/index.js';
+import { openStore, type Store } from './store/index.js';
+
+export const VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+export interface Logger {
+  info(message: string): void;
+  error(message: string, err?: unknown): void;
+}
+
+export const consoleLogger: Logger = {
+  info: (message) => console.log(message),
+  error: (message, err) => console.error(message, err ?? ''),
+};
+
+/** Opens the configured store (DuckDB in the data directory, or PostgreSQL). */
+export function openConfiguredStore(config: Config, schema?: string): Promise<Store> {
+  return openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, schema });
+}
+
+export interface RunningApp {
+  store: Store;
+  server: Server;
+  url: string;
+  /** The admin key made on this first start, if one was (it is printed once). */
+  createdAdminKey: string | undefined;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds the store, the ingest writer and the HTTP server, and starts listening. */
+export async function startApp(
+  config: Config,
+  log: Logger = consoleLogger,
+  options: { schema?: string; demo?: Partial<DemoOptions> } = {},
+) {
+  const store = await openConfiguredStore(config, options.schema);
+  // Loaded before listening, so that /health means the demo is there too (about 15 s at full size).
+  if (config.demo && (await store.sources.list()).length === 0) {
+    log.info('Empty store: loading the demo workspace (SLUICE_DEMO=false to skip)...');
+    const demo = await loadDemoWorkspace(store, options.demo);
+    log.info(
+      `Demo workspace: ${demo.customers} customers, ${demo.records} profile records, ${demo.events} events in ${demo.seconds.toFixed(1)} s`,
+    );
+  }
+  const createdAdminKey = await ensureAdminKey(store, config);
+  if (createdAdminKey) {
+    log.info(`Created the first admin API key (shown once, keep it): ${createdAdminKey}`);
+  }
+  const writer = new EventWriter(store, {
+    commitDelayMs: config.ingest.commitDelayMs,
+    maxPendingEvents: config.ingest.maxPendingEvents,
+    dedupeWindowMs: config.ingest.dedupeWindowHours * 3_600_000,
+  });
+  await writer.start();
+  const server = createHttpServer({ store, writer, config, version: VERSION });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const app: RunningApp = {
+    store,
+    server,
+    url,
+    createdAdminKey,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await writer.close();
+      await store.close();
+    },
+  };
+  return app;
+}
+
+/** Registers `SLUICE_ADMIN_KEY`, or on a store without any key creates one and returns it. */
+async function ensureAdminKey(store: Store, config: Config): Promise<string | undefined> {
+  if (config.adminKey) {
+    await store.apiKeys.ensure('SLUICE_ADMIN_KEY', config.adminKey);
+    return undefined;
+  }
+  if ((await store.apiKeys.count()) > 0) return undefined;
+  return (await store.apiKeys.create('initial')).key;
+}

@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { VERSION } from '../app.js';
+import { UserError } from '../core/index.js';
+import { registerDemoCommand } from './demo-command.js';
+import { registerImportCommand } from './import-command.js';
+import { registerKeyCommands } from './key-commands.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerSourceCommands } from './source-commands.js';
+
+const program = new Command('sluice')
+  .description('Sluice: ingest events and profiles, resolve identities, evaluate segments, activate them.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerSourceCommands(program);
+registerKeyCommands(program);
+registerImportCommand(program);
+registerDemoCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserError) {
+    console.error(`error: ${err.message}`);
+    for (const issue of err.issues.slice(1)) console.error(`  ${issue.path.join('.')}: ${issue.message}`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,31 @@
+export { AuthError, assertNever, type Issue, NotFoundError, RetryableError, UserError } from './errors.js';
+export {
+  EVENT_TYPES,
+  type EventType,
+  eventSchemas,
+  type IncomingEvent,
+  type StoredEvent,
+} from './event-schema.js';
+export { newId } from './ids.js';
+export {
+  type ColumnSpec,
+  ColumnSpecSchema,
+  type EventMapping,
+  EventMappingSchema,
+  FIELD_TYPES,
+  type FieldType,
+  IMPORT_FORMATS,
+  type ImportFormat,
+  type ImportMapping,
+  ImportMappingSchema,
+  type ProfileMapping,
+  ProfileMappingSchema,
+} from './import-mapping-schema.js';
+export {
+  type CreateSource,
+  CreateSourceSchema,
+  SOURCE_KINDS,
+  type Source,
+  type SourceKind,
+} from './source-schema.js';
+export { parseOrThrow, toIssues } from './validation.js';

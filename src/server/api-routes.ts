@@ -1,0 +1,103 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { parseOrThrow, UserError } from '../core/index.js';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/**
+ * One management endpoint: its schemas are the single source of its validation and its OpenAPI
+ * entry. `body: 'raw'` leaves the body to the handler (file uploads).
+ */
+export interface ApiRoute<Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  method: Method;
+  /** Hono path under `/api`, e.g. `/sources/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  query?: Q;
+  body?: B | 'raw';
+  /** Status of a successful answer (default 200). */
+  status?: 200 | 201 | 202 | 204;
+  handler: (input: {
+    params: Record<string, string>;
+    query: z.output<Q>;
+    body: z.output<B>;
+    c: Context;
+  }) => Promise<unknown>;
+}
+
+/** Declares a route with its types inferred from the schemas. */
+export function route<Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodType>(
+  r: ApiRoute<Q, B>,
+): ApiRoute {
+  return r as unknown as ApiRoute;
+}
+
+/** Validates a request's query and body against the route's schemas (issues name `query.x`, `body.x`). */
+export async function validateRequest(r: ApiRoute, c: Context): Promise<{ query: unknown; body: unknown }> {
+  const query = r.query ? parseOrThrow(r.query, c.req.query(), 'query', ['query']) : {};
+  if (!r.body || r.body === 'raw') return { query, body: undefined };
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new UserError('invalid_json', 'the body must be valid JSON');
+  }
+  return { query, body: parseOrThrow(r.body, json, 'body', ['body']) };
+}
+
+/** The OpenAPI 3.1 document of the management API. */
+export function openApiDocument(routes: readonly ApiRoute[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = `/api${r.path.replace(/:(\w+)/g, '{$1}')}`;
+    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const queryParams = r.query ? queryParameters(r.query) : [];
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      tags: [r.tag],
+      parameters: [...pathParams, ...queryParams],
+      responses: {
+        [String(r.status ?? 200)]: { description: 'success' },
+        '400': { description: 'invalid input: `issues` lists `{ code, path, message }`' },
+        '401': { description: 'missing or unknown admin API key' },
+      },
+    };
+    if (r.body === 'raw') {
+      op.requestBody = {
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+      };
+    } else if (r.body) {
+      op.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } },
+      };
+    }
+    paths[path] = { ...paths[path], [r.method]: op };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Sluice management API', version },
+    components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
+    security: [{ adminKey: [] }],
+    paths,
+  };
+}
+
+function queryParameters(schema: z.ZodType): Record<string, unknown>[] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: s,
+  }));
+}

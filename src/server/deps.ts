@@ -1,0 +1,11 @@
+import type { Config } from '../config.js';
+import type { EventWriter } from '../ingest/index.js';
+import type { Store } from '../store/index.js';
+
+/** What the HTTP layer is given by the composition root. */
+export interface ServerDeps {
+  store: Store;
+  writer: EventWriter;
+  config: Config;
+  version: string;
+}

@@ -1,0 +1,36 @@
+import type { Dialect } from './dialect.js';
+
+/** A value a statement parameter or a bulk-inserted cell may hold. */
+export type SqlValue = string | number | bigint | boolean | Date | null;
+
+export type Row = Record<string, unknown>;
+
+/**
+ * The engine seam: everything above it writes SQL once (with `$1` placeholders, which both engines
+ * accept) and asks `dialect` where the engines differ.
+ */
+export interface Database {
+  readonly dialect: Dialect;
+  /** Runs a statement and returns its rows, with BIGINT as number, timestamps as Date. */
+  query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /**
+   * Appends rows through the engine's bulk path (DuckDB appender, PostgreSQL COPY). `columns` lists
+   * every column of the table in order. With `skipConflicts`, rows that would violate a unique index
+   * are dropped instead of failing the batch (only PostgreSQL has such indexes: a DuckDB file has one
+   * writing process, which dedupes before it writes).
+   */
+  bulkInsert(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    options?: { skipConflicts?: boolean },
+  ): Promise<void>;
+  /**
+   * Reserves `n` consecutive numbers of the sequence named after a table (its `seq` column) and
+   * returns the first.
+   */
+  reserveSequence(name: 'events' | 'profile_records' | 'rejects', n: number): Promise<number>;
+  /** Runs `fn` in one transaction on one connection. */
+  transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+import type { EventType, StoredEvent } from '../core/index.js';
+import type { Database, SqlValue } from './database.js';
+import { readJson } from './dialect.js';
+
+const COLUMNS = [
+  'seq',
+  'message_id',
+  'source_id',
+  'type',
+  'user_id',
+  'anonymous_id',
+  'event',
+  'group_id',
+  'previous_id',
+  'timestamp',
+  'original_timestamp',
+  'sent_at',
+  'received_at',
+  'properties',
+  'traits',
+  'context',
+  'import_id',
+] as const;
+
+export interface EventQuery {
+  sourceId?: string | undefined;
+  type?: EventType | undefined;
+  userId?: string | undefined;
+  anonymousId?: string | undefined;
+  /** Only events with a `seq` below this (paging backwards). */
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+export interface EventRecord extends StoredEvent {
+  seq: number;
+}
+
+/** Raw events as received. */
+export class EventRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Appends events in one bulk write; `importId` marks events that came from a file. */
+  async append(events: readonly StoredEvent[], importId: string | null = null): Promise<void> {
+    if (events.length === 0) return;
+    const first = await this.db.reserveSequence('events', events.length);
+    const rows = events.map((e, i): SqlValue[] => [
+      first + i,
+      e.messageId,
+      e.sourceId,
+      e.type,
+      e.userId,
+      e.anonymousId,
+      e.event,
+      e.groupId,
+      e.previousId,
+      e.timestamp,
+      e.originalTimestamp,
+      e.sentAt,
+      e.receivedAt,
+      JSON.stringify(e.properties),
+      JSON.stringify(e.traits),
+      JSON.stringify(e.context),
+      importId,
+    ]);
+    await this.db.bulkInsert('events', COLUMNS, rows, { skipConflicts: true });
+  }
+
+  /** The newest events first. */
+  async query(q: EventQuery): Promise<EventRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (sql: string, v: SqlValue) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.sourceId) add('source_id = ?', q.sourceId);
+    if (q.type) add('type = ?', q.type);
+    if (q.userId) add('user_id = ?', q.userId);
+    if (q.anonymousId) add('anonymous_id = ?', q.anonymousId);
+    if (q.beforeSeq !== undefined) add('seq < ?', q.beforeSeq);
+    params.push(q.limit);
+    const rows = await this.db.query(
+      `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      messageId: r.message_id as string,
+      sourceId: r.source_id as string,
+      type: r.type as EventType,
+      userId: r.user_id as string | null,
+      anonymousId: r.anonymous_id as string | null,
+      event: r.event as string | null,
+      groupId: r.group_id as string | null,
+      previousId: r.previous_id as string | null,
+      timestamp: r.timestamp as Date,
+      originalTimestamp: r.original_timestamp as Date | null,
+      sentAt: r.sent_at as Date | null,
+      receivedAt: r.received_at as Date,
+      properties: readJson(r.properties),
+      traits: readJson(r.traits),
+      context: readJson(r.context),
+    }));
+  }
+
+  /** `source_id:message_id` of the events received since `since`, to rebuild the dedupe window. */
+  async recentMessageKeys(since: Date, onBatch: (keys: string[], receivedAt: Date[]) => void): Promise<void> {
+    let afterSeq = 0;
+    for (;;) {
+      const rows = await this.db.query<{
+        seq: number;
+        source_id: string;
+        message_id: string;
+        received_at: Date;
+      }>(
+        'SELECT seq, source_id, message_id, received_at FROM events WHERE received_at >= $1 AND seq > $2 ORDER BY seq LIMIT 100000',
+        [since, afterSeq],
+      );
+      if (rows.length === 0) return;
+      onBatch(
+        rows.map((r) => `${r.source_id}:${r.message_id}`),
+        rows.map((r) => r.received_at),
+      );
+      afterSeq = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  async deleteImport(importId: string): Promise<void> {
+    await this.db.query('DELETE FROM events WHERE import_id = $1', [importId]);
+  }
+}

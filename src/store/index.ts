@@ -1,0 +1,12 @@
+export type { ApiKey } from './api-key-repository.js';
+export type { Database, Row, SqlValue } from './database.js';
+export type { Dialect } from './dialect.js';
+export { DuckDBDatabase } from './duckdb-database.js';
+export type { EventQuery, EventRecord } from './event-repository.js';
+export type { ImportRun, ImportStatus } from './import-repository.js';
+export { migrate } from './migrations.js';
+export { PostgresDatabase } from './postgres-database.js';
+export type { ProfileRecord } from './record-repository.js';
+export type { Reject } from './reject-repository.js';
+export type { SourceStats } from './stats-repository.js';
+export { openStore, Store, type StoreOptions } from './store.js';

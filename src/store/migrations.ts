@@ -1,0 +1,141 @@
+import type { Database } from './database.js';
+import type { Dialect } from './dialect.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  /** Statements in order; written once, with the dialect's types where the engines differ. */
+  statements: (d: Dialect) => string[];
+}
+
+// Append only: a migration that has shipped is never edited, a new one is added.
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'sources, keys, events, profile records, rejects, imports',
+    statements: (d) => [
+      `CREATE TABLE counters (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`,
+      `INSERT INTO counters (name, value) VALUES ('events', 0), ('profile_records', 0), ('rejects', 0)`,
+      `CREATE TABLE sources (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        kind VARCHAR NOT NULL,
+        description VARCHAR,
+        write_key VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE api_keys (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        key_hash VARCHAR NOT NULL UNIQUE,
+        prefix VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        revoked_at TIMESTAMPTZ
+      )`,
+      `CREATE TABLE events (
+        seq BIGINT NOT NULL,
+        message_id VARCHAR NOT NULL,
+        source_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        event VARCHAR,
+        group_id VARCHAR,
+        previous_id VARCHAR,
+        timestamp TIMESTAMPTZ NOT NULL,
+        original_timestamp TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ NOT NULL,
+        properties ${d.jsonType},
+        traits ${d.jsonType},
+        context ${d.jsonType},
+        import_id VARCHAR
+      )`,
+      `CREATE TABLE profile_records (
+        seq BIGINT NOT NULL,
+        record_id VARCHAR NOT NULL,
+        source_id VARCHAR NOT NULL,
+        import_id VARCHAR,
+        row_number BIGINT,
+        identifiers ${d.jsonType} NOT NULL,
+        attributes ${d.jsonType} NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE rejects (
+        seq BIGINT NOT NULL,
+        source_id VARCHAR NOT NULL,
+        import_id VARCHAR,
+        row_number BIGINT,
+        message_id VARCHAR,
+        reason VARCHAR NOT NULL,
+        path VARCHAR,
+        payload VARCHAR,
+        received_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE imports (
+        id VARCHAR PRIMARY KEY,
+        source_id VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        file_sha256 VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        rows_read BIGINT NOT NULL DEFAULT 0,
+        rows_stored BIGINT NOT NULL DEFAULT 0,
+        rows_rejected BIGINT NOT NULL DEFAULT 0,
+        error VARCHAR,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ
+      )`,
+      // DuckDB scans columns with zone maps; PostgreSQL needs indexes, and enforces messageId
+      // uniqueness so that several Sluice processes sharing one database still store each event once.
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE UNIQUE INDEX events_source_message ON events (source_id, message_id)`,
+            `CREATE INDEX events_source_received ON events (source_id, received_at)`,
+            `CREATE INDEX events_user ON events (user_id)`,
+            `CREATE INDEX events_seq ON events (seq)`,
+            `CREATE INDEX profile_records_source ON profile_records (source_id, import_id)`,
+            `CREATE INDEX rejects_source ON rejects (source_id, seq)`,
+          ]
+        : []),
+    ],
+  },
+  {
+    version: 2,
+    name: 'demo ground truth',
+    statements: () => [
+      // Who is really behind each demo record and anonymous id, for identity-resolution tests.
+      `CREATE TABLE demo_truth (
+        kind VARCHAR NOT NULL,
+        source_id VARCHAR,
+        record_key VARCHAR NOT NULL,
+        customer_id VARCHAR NOT NULL,
+        note VARCHAR
+      )`,
+    ],
+  },
+];
+
+/** Brings the schema up to date; safe to run on every start and from several processes. */
+export async function migrate(db: Database): Promise<number[]> {
+  await db.query(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`,
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const done = await db.transaction(async (tx) => {
+      if (tx.dialect.name === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(727274)');
+      const rows = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [m.version]);
+      if (rows.length > 0) return false;
+      for (const sql of m.statements(tx.dialect)) await tx.query(sql);
+      await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        new Date(),
+      ]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,131 @@
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Database, Row, SqlValue } from './database.js';
+import { postgresDialect } from './dialect.js';
+
+// BIGINT (count(*), sequences) as number: our counters stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** PostgreSQL behind the `Database` seam. `schema` isolates a workspace (and each test). */
+export class PostgresDatabase implements Database {
+  readonly dialect = postgresDialect;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly client: Queryable,
+  ) {}
+
+  static async open(url: string, schema?: string): Promise<PostgresDatabase> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 8,
+      ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+    });
+    // An idle client's error (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    else await pool.query('SELECT 1');
+    return new PostgresDatabase(pool, pool);
+  }
+
+  async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const result = await this.client.query(sql, params as unknown[]);
+    return result.rows as T[];
+  }
+
+  async bulkInsert(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    options: { skipConflicts?: boolean } = {},
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    if (!options.skipConflicts) {
+      if (this.client !== this.pool) return copyRows(this.client as pg.PoolClient, table, columns, rows);
+      const client = await this.pool.connect();
+      try {
+        return await copyRows(client, table, columns, rows);
+      } finally {
+        client.release();
+      }
+    }
+    // COPY cannot skip conflicts: copy into a per-transaction staging table, then insert what is new.
+    await this.transaction(async (tx) => {
+      const client = (tx as PostgresDatabase).client as pg.PoolClient;
+      const staging = quoteIdent(`staging_${table}`);
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table}) ON COMMIT DELETE ROWS`);
+      await copyRows(client, staging, columns, rows);
+      await client.query(`INSERT INTO ${table} SELECT * FROM ${staging} ON CONFLICT DO NOTHING`);
+    });
+  }
+
+  /** Several processes may write: the counter row is locked by the update, so ranges never overlap. */
+  async reserveSequence(name: string, n: number): Promise<number> {
+    const rows = await this.query<{ value: number }>(
+      'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
+      [name, n],
+    );
+    if (!rows[0]) throw new Error(`unknown counter ${name}`);
+    return rows[0].value - n + 1;
+  }
+
+  async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    if (this.client !== this.pool) return fn(this);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PostgresDatabase(this.pool, client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.client === this.pool) await this.pool.end();
+  }
+}
+
+async function copyRows(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: readonly SqlValue[][],
+): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  // Encode in slices so a large batch never becomes one giant string.
+  async function* lines() {
+    let chunk = '';
+    for (const row of rows) {
+      chunk += `${row.map(copyText).join('\t')}\n`;
+      if (chunk.length > 1 << 16) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  await pipeline(lines(), stream as Writable);
+}
+
+/** One cell in COPY's text format. */
+function copyText(v: SqlValue): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = v instanceof Date ? v.toISOString() : String(v);
+  return s.replace(/[\\\n\r\t]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+  );
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

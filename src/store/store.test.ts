@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../core/index.js';
+import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
+import { migrate } from './index.js';
+
+function event(overrides: Partial<StoredEvent> = {}): StoredEvent {
+  return {
+    messageId: 'm1',
+    sourceId: 'src_1',
+    type: 'track',
+    userId: 'u1',
+    anonymousId: null,
+    event: 'Order Completed',
+    groupId: null,
+    previousId: null,
+    timestamp: new Date('2026-01-02T03:04:05.678Z'),
+    originalTimestamp: null,
+    sentAt: null,
+    receivedAt: new Date('2026-01-02T03:04:06.000Z'),
+    properties: { revenue: 12.5, items: [{ sku: 'a\tb\nc\\d' }] },
+    traits: {},
+    context: { ip: '127.0.0.1' },
+    ...overrides,
+  };
+}
+
+describe.each(ENGINES)('store on %s', (engine) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await openTestStore(engine);
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it('migrates once and is idempotent', async () => {
+    expect(await migrate(t.store.db)).toEqual([]);
+  });
+
+  it('creates sources with unique names and finds them by write key', async () => {
+    const s = await t.store.sources.create({ name: 'web', kind: 'events' });
+    expect(s.writeKey).toMatch(/^wk_/);
+    expect((await t.store.sources.findByWriteKey(s.writeKey))?.id).toBe(s.id);
+    expect(await t.store.sources.findByWriteKey('wk_nope')).toBeUndefined();
+    await expect(t.store.sources.create({ name: 'web', kind: 'profiles' })).rejects.toThrow(/already exists/);
+    expect((await t.store.sources.find('web')).id).toBe(s.id);
+  });
+
+  it('round-trips events through the bulk path with exact times and JSON', async () => {
+    await t.store.events.append([
+      event(),
+      event({ messageId: 'm2', userId: null, anonymousId: 'a1', type: 'page' }),
+    ]);
+    const rows = await t.store.events.query({ limit: 10 });
+    expect(rows.map((r) => r.messageId)).toEqual(['m2', 'm1']);
+    const m1 = rows[1]!;
+    expect(m1.timestamp.toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    expect(m1.properties).toEqual({ revenue: 12.5, items: [{ sku: 'a\tb\nc\\d' }] });
+    expect(m1.context).toEqual({ ip: '127.0.0.1' });
+    expect(rows[0]!.anonymousId).toBe('a1');
+    expect((await t.store.events.query({ limit: 10, type: 'page' })).length).toBe(1);
+    expect((await t.store.events.query({ limit: 10, userId: 'u1' })).length).toBe(1);
+  });
+
+  it('numbers events in arrival order across appends', async () => {
+    await t.store.events.append([event({ messageId: 'a' }), event({ messageId: 'b' })]);
+    await t.store.events.append([event({ messageId: 'c' })]);
+    const rows = await t.store.events.query({ limit: 10 });
+    expect(rows.map((r) => [r.messageId, r.seq])).toEqual([
+      ['c', 3],
+      ['b', 2],
+      ['a', 1],
+    ]);
+  });
+
+  it('keeps admin keys as hashes and honours revocation', async () => {
+    const { key, apiKey } = await t.store.apiKeys.create('ci');
+    expect(await t.store.apiKeys.isValid(key)).toBe(true);
+    expect(await t.store.apiKeys.isValid(`${key}x`)).toBe(false);
+    const stored = await t.store.db.query('SELECT key_hash FROM api_keys');
+    expect(JSON.stringify(stored)).not.toContain(key);
+    expect(await t.store.apiKeys.revoke(apiKey.id)).toBe(true);
+    expect(await t.store.apiKeys.isValid(key)).toBe(false);
+  });
+
+  it('stores profile records and rejects, and reports stats per source', async () => {
+    const s = await t.store.sources.create({ name: 'crm', kind: 'profiles' });
+    const now = new Date();
+    await t.store.records.append([
+      {
+        recordId: 'r1',
+        sourceId: s.id,
+        importId: null,
+        rowNumber: 2,
+        identifiers: { email: ['a@x.com'] },
+        attributes: { first_name: 'Ann', points: 3 },
+        receivedAt: now,
+      },
+    ]);
+    await t.store.rejects.append([
+      {
+        sourceId: s.id,
+        importId: null,
+        rowNumber: 3,
+        messageId: null,
+        reason: 'no identifier',
+        path: null,
+        payload: 'x',
+        receivedAt: now,
+      },
+    ]);
+    const recs = await t.store.records.list(s.id, 10);
+    expect(recs[0]?.attributes).toEqual({ first_name: 'Ann', points: 3 });
+    const rejects = await t.store.rejects.list(s.id, { limit: 10 });
+    expect(rejects[0]?.rowNumber).toBe(3);
+    const stats = await t.store.sourceStats(s.id);
+    expect(stats.profileRecords.total).toBe(1);
+    expect(stats.rejects.total).toBe(1);
+    expect(stats.events.total).toBe(0);
+  });
+});

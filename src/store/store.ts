@@ -1,0 +1,65 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiKeyRepository } from './api-key-repository.js';
+import type { Database } from './database.js';
+import { DuckDBDatabase } from './duckdb-database.js';
+import { EventRepository } from './event-repository.js';
+import { ImportRepository } from './import-repository.js';
+import { migrate } from './migrations.js';
+import { PostgresDatabase } from './postgres-database.js';
+import { RecordRepository } from './record-repository.js';
+import { RejectRepository } from './reject-repository.js';
+import { SourceRepository } from './source-repository.js';
+import { type SourceStats, sourceStats } from './stats-repository.js';
+
+/** Everything Sluice keeps, whichever engine holds it. */
+export class Store {
+  readonly sources: SourceRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly events: EventRepository;
+  readonly records: RecordRepository;
+  readonly rejects: RejectRepository;
+  readonly imports: ImportRepository;
+
+  constructor(readonly db: Database) {
+    this.sources = new SourceRepository(db);
+    this.apiKeys = new ApiKeyRepository(db);
+    this.events = new EventRepository(db);
+    this.records = new RecordRepository(db);
+    this.rejects = new RejectRepository(db);
+    this.imports = new ImportRepository(db);
+  }
+
+  get engine(): Database['dialect']['name'] {
+    return this.db.dialect.name;
+  }
+
+  sourceStats(sourceId: string): Promise<SourceStats> {
+    return sourceStats(this.db, sourceId);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+export interface StoreOptions {
+  /** `postgres://...` selects PostgreSQL; unset selects DuckDB in `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema to use (each test gets its own). */
+  schema?: string | undefined;
+}
+
+/** Opens the configured engine and brings its schema up to date. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  let db: Database;
+  if (options.databaseUrl) {
+    db = await PostgresDatabase.open(options.databaseUrl, options.schema);
+  } else {
+    await mkdir(options.dataDir, { recursive: true });
+    db = await DuckDBDatabase.open(join(options.dataDir, 'sluice.duckdb'));
+  }
+  await migrate(db);
+  return new Store(db);
+}
