@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { type DemoOptions, loadDemoWorkspace } from './demo/index.js';
+import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
 import { createHttpServer } from './server/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -28,6 +29,7 @@ export function openConfiguredStore(config: Config, schema?: string): Promise<St
 
 export interface RunningApp {
   store: Store;
+  identity: IdentityService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -50,6 +52,14 @@ export async function startApp(
       `Demo workspace: ${demo.customers} customers, ${demo.records} profile records, ${demo.events} events in ${demo.seconds.toFixed(1)} s`,
     );
   }
+  const identity = await IdentityService.open(store, (err) => log.error('identity resolution failed', err));
+  // Stitch whatever arrived while Sluice was down (or the demo just loaded) before answering.
+  const stitched = await identity.catchUp();
+  if (stitched.observations > 0) {
+    log.info(
+      `Identity: ${stitched.observations} events and records stitched into ${stitched.profiles} profiles in ${stitched.seconds.toFixed(1)} s`,
+    );
+  }
   const createdAdminKey = await ensureAdminKey(store, config);
   if (createdAdminKey) {
     log.info(`Created the first admin API key (shown once, keep it): ${createdAdminKey}`);
@@ -60,7 +70,7 @@ export async function startApp(
     dedupeWindowMs: config.ingest.dedupeWindowHours * 3_600_000,
   });
   await writer.start();
-  const server = createHttpServer({ store, writer, config, version: VERSION });
+  const server = createHttpServer({ store, writer, identity, config, version: VERSION });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -69,6 +79,7 @@ export async function startApp(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const app: RunningApp = {
     store,
+    identity,
     server,
     url,
     createdAdminKey,
@@ -78,6 +89,7 @@ export async function startApp(
         server.closeIdleConnections();
       });
       await writer.close();
+      await identity.close();
       await store.close();
     },
   };

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../app.js';
 import { UserError } from '../core/index.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerServeCommand } from './serve-command.js';
@@ -17,6 +18,7 @@ registerSourceCommands(program);
 registerKeyCommands(program);
 registerImportCommand(program);
 registerDemoCommand(program);
+registerIdentityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

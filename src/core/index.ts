@@ -1,3 +1,9 @@
+export {
+  type ComputedTrait,
+  ComputedTraitSchema,
+  TRAIT_AGGREGATES,
+  type TraitAggregate,
+} from './computed-trait-schema.js';
 export { AuthError, assertNever, type Issue, NotFoundError, RetryableError, UserError } from './errors.js';
 export {
   EVENT_TYPES,
@@ -6,6 +12,14 @@ export {
   type IncomingEvent,
   type StoredEvent,
 } from './event-schema.js';
+export {
+  BUILT_IN_NAMESPACES,
+  IdentifierRefSchema,
+  type IdentityConfig,
+  IdentityConfigSchema,
+  type SurvivorshipRule,
+  SurvivorshipRuleSchema,
+} from './identity-schema.js';
 export { newId } from './ids.js';
 export {
   type ColumnSpec,

@@ -123,7 +123,8 @@ export async function generateDemo(
     if (inLoyalty) {
       // A typo in the email only where the phone still ties the record to the customer's CRM record.
       const typo = inCrm && !c.sharedEmail && rng.chance(0.08);
-      const withEmail = typo || rng.chance(0.8);
+      // Without an email, the phone ties the record to the customer, so the CRM must have it too.
+      const withEmail = typo || !inCrm || rng.chance(0.8);
       const identifiers: Record<string, string[]> = { loyalty_id: [`L${String(700000 + n)}`] };
       if (withEmail) identifiers.email = [typo ? typoEmail(rng, c.email) : messyEmail(rng, c.email)];
       if (typo || !withEmail || rng.chance(0.6)) identifiers.phone = [messyPhone(rng, c.phone)];
@@ -147,7 +148,12 @@ export async function generateDemo(
       batch.records.push({
         source: 'ecommerce',
         recordId: userId,
-        identifiers: { user_id: [userId], email: [c.email] },
+        // Family members sharing an email signed up with their own phone, which ties their records.
+        identifiers: {
+          user_id: [userId],
+          email: [c.email],
+          ...(c.sharedEmail || rng.chance(0.5) ? { phone: [messyPhone(rng, c.phone)] } : {}),
+        },
         attributes: {
           first_name: c.first,
           last_name: c.last,
@@ -184,22 +190,26 @@ export async function generateDemo(
   function webJourney(c: Customer, userId: string): void {
     const anonymousId = uuid();
     batch.visitors.push({ anonymousId, customerId: c.id });
-    const sessions = rng.int(1, 5);
-    const identifyAt = rng.int(0, sessions - 1);
+    // Session times first, so the sign-in falls in one that happened (every account holder signs in).
+    const starts: number[] = [];
     let t = now - rng.int(1, options.days) * dayMs - rng.int(0, dayMs);
-    for (let s = 0; s < sessions && t < now; s++) {
+    for (let s = rng.int(1, 5); s > 0 && t < now - dayMs / 24; s--) {
+      starts.push(t);
+      t += rng.int(0, 20) * dayMs + rng.int(1, dayMs);
+    }
+    const identifyAt = rng.int(0, starts.length - 1);
+    for (const [s, start] of starts.entries()) {
       if (s === identifyAt) {
         push({
           type: 'identify',
           userId,
           anonymousId,
-          t,
+          t: start,
           traits: { email: c.email, first_name: c.first, last_name: c.last },
           context: rng.chance(0.6) ? { consent: { ...c.consent } } : {},
         });
       }
-      browse(anonymousId, s >= identifyAt ? userId : null, t + 1000, c.favorite);
-      t += rng.int(0, 20) * dayMs + rng.int(1, dayMs);
+      browse(anonymousId, s >= identifyAt ? userId : null, start + 1000, c.favorite);
     }
   }
 

@@ -105,4 +105,30 @@ describe.each(ENGINES)('EventWriter on %s', (engine) => {
     expect(await original).toEqual({ stored: 1, duplicates: 0 });
     expect(await duplicate).toEqual({ stored: 0, duplicates: 1 });
   });
+
+  it('refuses a duplicate of an in-flight event whose write then fails', async () => {
+    const w = new EventWriter(t.store, options);
+    let writeStarted!: () => void;
+    const started = new Promise<void>((r) => {
+      writeStarted = r;
+    });
+    let failWrite!: (err: Error) => void;
+    const append = t.store.events.append.bind(t.store.events);
+    t.store.events.append = () => {
+      t.store.events.append = append;
+      writeStarted();
+      return new Promise<void>((_, reject) => {
+        failWrite = reject;
+      });
+    };
+    const original = w.submit([event('a')]);
+    // The client retries while the first copy is being written.
+    await started;
+    const retry = w.submit([event('a')]);
+    failWrite(new Error('disk full'));
+    await expect(original).rejects.toBeInstanceOf(RetryableError);
+    await expect(retry).rejects.toBeInstanceOf(RetryableError);
+    expect(await w.submit([event('a')])).toEqual({ stored: 1, duplicates: 0 });
+    expect((await t.store.events.query({ limit: 10 })).map((e) => e.messageId)).toEqual(['a']);
+  });
 });

@@ -34,7 +34,8 @@ export class EventWriter {
   private waiters: Waiter[] = [];
   private writing = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  /** The write under way; resolves to whether it stored its events. */
+  private flushing: Promise<boolean> | undefined;
   private closed = false;
 
   constructor(
@@ -79,10 +80,15 @@ export class EventWriter {
     // A duplicate of an event still in flight is acknowledged only once that event is durable.
     if (stored === 0 && rejects.length === 0 && this.pending === 0)
       return { stored, duplicates: events.length };
+    // It may be in the write under way: if that write fails, the duplicate is not stored either.
+    const inFlight = stored < events.length ? this.flushing : undefined;
     await new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.schedule();
     });
+    if (inFlight && !(await inFlight)) {
+      throw new RetryableError('store_unavailable', 'an earlier copy of these events could not be stored');
+    }
     return { stored, duplicates: events.length - stored };
   }
 
@@ -102,7 +108,7 @@ export class EventWriter {
     }, this.options.commitDelayMs);
   }
 
-  private flush(): Promise<void> {
+  private flush(): Promise<boolean> {
     const events = this.events;
     const rejects = this.rejects;
     const waiters = this.waiters;
@@ -119,13 +125,14 @@ export class EventWriter {
     return this.flushing;
   }
 
-  private async write(events: StoredEvent[], rejects: Reject[], waiters: Waiter[]): Promise<void> {
+  private async write(events: StoredEvent[], rejects: Reject[], waiters: Waiter[]): Promise<boolean> {
     try {
       // Rejects first: if the events then fail, the clients' retries re-record at most a reject.
       await this.store.rejects.append(rejects);
       await this.store.events.append(events);
       this.dedupe.expire(Date.now());
       for (const w of waiters) w.resolve();
+      return true;
     } catch (err) {
       // Not stored: forget the ids so that the clients' retries are accepted.
       for (const e of events) this.dedupe.delete(`${e.sourceId}:${e.messageId}`);
@@ -134,6 +141,7 @@ export class EventWriter {
         `events could not be stored: ${(err as Error).message}`,
       );
       for (const w of waiters) w.reject(error);
+      return false;
     }
   }
 }

@@ -36,6 +36,10 @@ export function normalizeEvent(
   }
   const item = raw as Record<string, unknown>;
   const messageId = typeof item.messageId === 'string' ? item.messageId : null;
+  const deep = Object.keys(item).find((field) => nestsDeeperThan(item[field], MAX_DEPTH));
+  if (deep !== undefined) {
+    return fail([...path, deep], 'too_deep', `${deep} nests deeper than ${MAX_DEPTH} levels`, messageId);
+  }
   const type = routeType ?? item.type;
   if (!isEventType(type)) {
     return fail(
@@ -53,6 +57,9 @@ export function normalizeEvent(
   if ('issue' in times) return fail([...path, times.field], 'invalid_date', times.issue, messageId);
 
   const context = mergeContext(envelope.context, e.context);
+  if (nestsDeeperThan(context, MAX_DEPTH)) {
+    return fail([...path, 'context'], 'too_deep', `context nests deeper than ${MAX_DEPTH} levels`, messageId);
+  }
   return {
     ok: true,
     event: {
@@ -89,6 +96,19 @@ function fail(
   return { ok: false, issues: [{ code, path, message }], messageId };
 }
 
+// JSON.stringify and the engines recurse: an event nested thousands deep (a few KB of brackets)
+// would throw while the whole group commit is written. Real events nest a handful of levels.
+const MAX_DEPTH = 64;
+
+function nestsDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestsDeeperThan(v, levels - 1)) return true;
+  }
+  return false;
+}
+
 function isEventType(v: unknown): v is EventType {
   return typeof v === 'string' && (EVENT_TYPES as readonly string[]).includes(v);
 }
@@ -104,24 +124,39 @@ type Times =
 
 function resolveTimes(e: Record<string, unknown>, envelopeSentAt: unknown, receivedAt: Date): Times {
   const ts = parseTime(e.timestamp);
-  if (ts === 'invalid') return { issue: 'timestamp is not a valid ISO-8601 date', field: 'timestamp' };
+  if (ts === 'invalid')
+    return { issue: 'timestamp is not a valid ISO-8601 date in years 0001-9999', field: 'timestamp' };
   const orig = parseTime(e.originalTimestamp);
   if (orig === 'invalid')
-    return { issue: 'originalTimestamp is not a valid ISO-8601 date', field: 'originalTimestamp' };
+    return {
+      issue: 'originalTimestamp is not a valid ISO-8601 date in years 0001-9999',
+      field: 'originalTimestamp',
+    };
   const sent = parseTime(e.sentAt ?? envelopeSentAt);
-  if (sent === 'invalid') return { issue: 'sentAt is not a valid ISO-8601 date', field: 'sentAt' };
+  if (sent === 'invalid')
+    return { issue: 'sentAt is not a valid ISO-8601 date in years 0001-9999', field: 'sentAt' };
   const clientTime = ts ?? orig;
   let timestamp = clientTime ?? receivedAt;
   // The client's clock may be off; the offset between its sentAt and our receivedAt corrects it.
   if (clientTime && sent)
     timestamp = new Date(receivedAt.getTime() - (sent.getTime() - clientTime.getTime()));
+  if (!inStorableRange(timestamp.getTime()))
+    return { issue: 'sentAt corrects the timestamp to outside years 0001-9999', field: 'sentAt' };
   return { timestamp, original: clientTime, sentAt: sent };
+}
+
+// Years 0001-9999: what both engines store. Beyond them a date would fail the whole group commit.
+const MIN_TIME = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+function inStorableRange(ms: number): boolean {
+  return ms >= MIN_TIME && ms <= MAX_TIME;
 }
 
 function parseTime(v: unknown): Date | null | 'invalid' {
   if (v === undefined || v === null || v === '') return null;
   const d = new Date(v as string | number);
-  return Number.isNaN(d.getTime()) ? 'invalid' : d;
+  return inStorableRange(d.getTime()) ? d : 'invalid';
 }
 
 function mergeContext(envelope: unknown, own: unknown): Record<string, unknown> {

@@ -35,7 +35,9 @@ export function route<Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z
 
 /** Validates a request's query and body against the route's schemas (issues name `query.x`, `body.x`). */
 export async function validateRequest(r: ApiRoute, c: Context): Promise<{ query: unknown; body: unknown }> {
-  const query = r.query ? parseOrThrow(r.query, c.req.query(), 'query', ['query']) : {};
+  // `?before=` means no `before`: coerced, an empty string would become 0 and match nothing.
+  const present = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ''));
+  const query = r.query ? parseOrThrow(r.query, present, 'query', ['query']) : {};
   if (!r.body || r.body === 'raw') return { query, body: undefined };
   let json: unknown;
   try {

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { IdentityService } from '../identity/index.js';
 import type { EventWriter } from '../ingest/index.js';
 import type { Store } from '../store/index.js';
 
@@ -6,6 +7,7 @@ import type { Store } from '../store/index.js';
 export interface ServerDeps {
   store: Store;
   writer: EventWriter;
+  identity: IdentityService;
   config: Config;
   version: string;
 }

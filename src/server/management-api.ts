@@ -5,13 +5,22 @@ import { type ApiRoute, openApiDocument, validateRequest } from './api-routes.js
 import type { ServerDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { eventRoutes } from './event-routes.js';
+import { identityRoutes } from './identity-routes.js';
 import { importRoutes } from './import-routes.js';
 import { keyRoutes } from './key-routes.js';
+import { profileRoutes } from './profile-routes.js';
 import { sourceRoutes } from './source-routes.js';
 
 /** Every management route, in the order the OpenAPI document lists them. */
 export function apiRoutes(deps: ServerDeps): ApiRoute[] {
-  return [...sourceRoutes(deps), ...importRoutes(deps), ...eventRoutes(deps), ...keyRoutes(deps)];
+  return [
+    ...sourceRoutes(deps),
+    ...importRoutes(deps),
+    ...eventRoutes(deps),
+    ...profileRoutes(deps),
+    ...identityRoutes(deps),
+    ...keyRoutes(deps),
+  ];
 }
 
 /** The management API under `/api` (every route needs an admin key) and `GET /health`. */

@@ -138,8 +138,10 @@ function collect(
   const rejects: Reject[] = [];
   items.forEach((item, index) => {
     const path = pathOf(index);
-    // A single call's size was checked on the body; batch items are measured one by one.
-    const size = type === undefined ? Buffer.byteLength(JSON.stringify(item) ?? '') : 0;
+    const normalized = normalizeEvent(item, type, source.id, receivedAt, envelope, path);
+    // A single call's size was checked on the body; batch items are measured one by one, once
+    // normalizeEvent has ruled out nesting too deep for JSON.stringify.
+    const size = normalized.ok && type === undefined ? Buffer.byteLength(JSON.stringify(item)) : 0;
     const result =
       size > limits.maxEventBytes
         ? {
@@ -153,7 +155,7 @@ function collect(
               },
             ],
           }
-        : normalizeEvent(item, type, source.id, receivedAt, envelope, path);
+        : normalized;
     if (result.ok) {
       events.push(result.event);
       return;
@@ -167,11 +169,20 @@ function collect(
       messageId: result.messageId,
       reason: first?.message ?? 'invalid event',
       path: first ? first.path.join('.') : null,
-      payload: JSON.stringify(item) ?? null,
+      payload: payloadOf(item),
       receivedAt,
     });
   });
   return { events, rejected, rejects };
+}
+
+/** The item as JSON for its reject; null when it nests too deep to serialize. */
+function payloadOf(item: unknown): string | null {
+  try {
+    return JSON.stringify(item) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function messageIdOf(item: unknown): string | null {
@@ -182,7 +193,8 @@ function messageIdOf(item: unknown): string | null {
 function parseJson(body: Buffer): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    const text = body.toString('utf8');
+    value = JSON.parse(text, UNSTORABLE_ESCAPE.test(text) ? storableText : undefined);
   } catch (err) {
     throw new UserError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
@@ -190,6 +202,19 @@ function parseJson(body: Buffer): unknown {
     throw new UserError('invalid_json', 'the body must be a JSON object');
   }
   return value;
+}
+
+// PostgreSQL stores neither NUL nor unpaired surrogates, and one such event would fail the whole
+// group commit. JSON carries them only as escapes, so a look at the text spares the common case.
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
+const UNSTORABLE_CHAR = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** A `JSON.parse` reviver replacing NUL and unpaired surrogates, in values and keys, with U+FFFD. */
+function storableText(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_CHAR, '\ufffd');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(UNSTORABLE_CHAR, '\ufffd'), v]));
 }
 
 /** The write key from `Authorization: Basic base64(writeKey:)`. */

@@ -5,11 +5,40 @@ export interface Dialect {
   readonly jsonType: string;
   /** Column type for bytes. */
   readonly blobType: string;
+  /**
+   * A JSON member as text: `jsonText('context', ['traits', 'email'])` →
+   * `json_extract_string(context, '$.traits.email')` (DuckDB), `context #>> '{traits,email}'` (PostgreSQL).
+   */
+  jsonText(column: string, path: readonly string[]): string;
+  /** Text to a number, NULL when it is not one: `TRY_CAST(x AS DOUBLE)` (DuckDB). */
+  toNumber(expr: string): string;
+  /** The most frequent value of a group: `mode(x)` (DuckDB), `mode() WITHIN GROUP (ORDER BY x)` (PostgreSQL). */
+  mode(expr: string): string;
 }
 
-export const duckdbDialect: Dialect = { name: 'duckdb', jsonType: 'JSON', blobType: 'BLOB' };
+const memberName = (key: string): string => {
+  if (!/^[A-Za-z_][\w]*$/.test(key)) throw new Error(`unsupported JSON member name ${JSON.stringify(key)}`);
+  return key;
+};
 
-export const postgresDialect: Dialect = { name: 'postgres', jsonType: 'JSONB', blobType: 'BYTEA' };
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  jsonType: 'JSON',
+  blobType: 'BLOB',
+  jsonText: (column, path) => `json_extract_string(${column}, '$.${path.map(memberName).join('.')}')`,
+  toNumber: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
+  mode: (expr) => `mode(${expr})`,
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  jsonType: 'JSONB',
+  blobType: 'BYTEA',
+  jsonText: (column, path) => `${column} #>> '{${path.map(memberName).join(',')}}'`,
+  toNumber: (expr) =>
+    `(CASE WHEN ${expr} ~ '^\\s*-?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*$' THEN (${expr})::double precision END)`,
+  mode: (expr) => `mode() WITHIN GROUP (ORDER BY ${expr})`,
+};
 
 /** JSON columns come back as text from DuckDB and as objects from PostgreSQL. */
 export function readJson(value: unknown): Record<string, unknown> {

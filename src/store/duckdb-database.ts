@@ -6,6 +6,7 @@ import {
   DuckDBTypeId,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { UserError } from '../core/index.js';
 import type { Database, Row, SqlValue } from './database.js';
 import { duckdbDialect } from './dialect.js';
 
@@ -23,7 +24,17 @@ export class DuckDBDatabase implements Database {
   static async open(path: string, poolSize = 4): Promise<DuckDBDatabase> {
     const { DuckDBInstance } = await import('@duckdb/node-api');
     // No extension may be downloaded at run time: JSON, Parquet and ICU are built in.
-    const instance = await DuckDBInstance.create(path, { autoinstall_known_extensions: 'false' });
+    const instance = await DuckDBInstance.create(path, { autoinstall_known_extensions: 'false' }).catch(
+      (err: Error) => {
+        // One process at a time may open the file: say what to do instead of DuckDB's lock error.
+        if (!/Could not set lock/i.test(err.message)) throw err;
+        throw new UserError(
+          'store_in_use',
+          `the DuckDB store ${path} is open in another process (a running sluice serve?): ` +
+            `use the management API while it runs, or PostgreSQL to share a store. ${err.message}`,
+        );
+      },
+    );
     const db = new DuckDBDatabase(instance);
     for (let i = 0; i < poolSize; i++) {
       const c = await instance.connect();

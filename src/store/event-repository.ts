@@ -84,24 +84,20 @@ export class EventRepository {
       `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      messageId: r.message_id as string,
-      sourceId: r.source_id as string,
-      type: r.type as EventType,
-      userId: r.user_id as string | null,
-      anonymousId: r.anonymous_id as string | null,
-      event: r.event as string | null,
-      groupId: r.group_id as string | null,
-      previousId: r.previous_id as string | null,
-      timestamp: r.timestamp as Date,
-      originalTimestamp: r.original_timestamp as Date | null,
-      sentAt: r.sent_at as Date | null,
-      receivedAt: r.received_at as Date,
-      properties: readJson(r.properties),
-      traits: readJson(r.traits),
-      context: readJson(r.context),
-    }));
+    return rows.map(toEventRecord);
+  }
+
+  /** Events of one profile (through the identifier each event belongs by), newest first. */
+  async ofProfile(profileId: string, limit: number, type?: EventType): Promise<EventRecord[]> {
+    const rows = await this.db.query(
+      `SELECT e.* FROM identifiers i
+       JOIN event_anchors a ON a.identifier_id = i.id
+       JOIN events e ON e.seq = a.event_seq
+       WHERE i.profile_id = $1 ${type ? 'AND e.type = $3' : ''}
+       ORDER BY e.timestamp DESC, e.seq DESC LIMIT $2`,
+      type ? [profileId, limit, type] : [profileId, limit],
+    );
+    return rows.map(toEventRecord);
   }
 
   /** `source_id:message_id` of the events received since `since`, to rebuild the dedupe window. */
@@ -129,4 +125,25 @@ export class EventRepository {
   async deleteImport(importId: string): Promise<void> {
     await this.db.query('DELETE FROM events WHERE import_id = $1', [importId]);
   }
+}
+
+function toEventRecord(r: Record<string, unknown>): EventRecord {
+  return {
+    seq: r.seq as number,
+    messageId: r.message_id as string,
+    sourceId: r.source_id as string,
+    type: r.type as EventType,
+    userId: r.user_id as string | null,
+    anonymousId: r.anonymous_id as string | null,
+    event: r.event as string | null,
+    groupId: r.group_id as string | null,
+    previousId: r.previous_id as string | null,
+    timestamp: r.timestamp as Date,
+    originalTimestamp: r.original_timestamp as Date | null,
+    sentAt: r.sent_at as Date | null,
+    receivedAt: r.received_at as Date,
+    properties: readJson(r.properties),
+    traits: readJson(r.traits),
+    context: readJson(r.context),
+  };
 }

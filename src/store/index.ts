@@ -3,6 +3,16 @@ export type { Database, Row, SqlValue } from './database.js';
 export type { Dialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
 export type { EventQuery, EventRecord } from './event-repository.js';
+export type {
+  AuditEntry,
+  AuditKind,
+  EventIdentityRow,
+  IdentifierRow,
+  IdentityChanges,
+  ProfileAlias,
+  RecordIdentityRow,
+  RecordOfProfile,
+} from './identity-repository.js';
 export type { ImportRun, ImportStatus } from './import-repository.js';
 export { migrate } from './migrations.js';
 export { PostgresDatabase } from './postgres-database.js';

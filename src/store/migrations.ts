@@ -114,6 +114,67 @@ const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'identity graph: identifiers, aliases, record anchors, audit, computed traits',
+    statements: (d) => [
+      // Dense integer ids in the order identifiers were first seen (the graph's union-find ids).
+      `CREATE TABLE identifiers (
+        id BIGINT NOT NULL,
+        namespace VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        shared BOOLEAN NOT NULL,
+        first_seen_at TIMESTAMPTZ NOT NULL,
+        first_ref_kind VARCHAR NOT NULL,
+        first_ref_seq BIGINT NOT NULL,
+        first_source_id VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE profile_aliases (
+        alias_id VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        founder_namespace VARCHAR NOT NULL,
+        founder_value VARCHAR NOT NULL,
+        merged_at TIMESTAMPTZ NOT NULL
+      )`,
+      // The identifier each profile record and event belongs by (its most trusted usable one): it
+      // never changes, while the identifier's profile follows merges.
+      `CREATE TABLE record_anchors (record_seq BIGINT NOT NULL, identifier_id BIGINT NOT NULL)`,
+      `CREATE TABLE event_anchors (event_seq BIGINT NOT NULL, identifier_id BIGINT NOT NULL)`,
+      `CREATE TABLE profile_scope (profile_id VARCHAR NOT NULL)`,
+      `CREATE TABLE identity_audit (
+        seq BIGINT NOT NULL,
+        occurred_at TIMESTAMPTZ NOT NULL,
+        kind VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        other_profile_id VARCHAR,
+        namespace VARCHAR,
+        value VARCHAR,
+        reason VARCHAR NOT NULL,
+        ref_kind VARCHAR NOT NULL,
+        ref_seq BIGINT NOT NULL,
+        source_id VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE identity_state (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+      `CREATE TABLE identity_profile_moves (old_id VARCHAR NOT NULL, new_id VARCHAR NOT NULL)`,
+      `CREATE TABLE computed_traits (name VARCHAR PRIMARY KEY, definition ${d.jsonType} NOT NULL, created_at TIMESTAMPTZ NOT NULL)`,
+      `CREATE TABLE profile_traits (profile_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL)`,
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE UNIQUE INDEX identifiers_id ON identifiers (id)`,
+            `CREATE UNIQUE INDEX identifiers_value ON identifiers (namespace, value)`,
+            `CREATE INDEX identifiers_profile ON identifiers (profile_id)`,
+            `CREATE INDEX profile_aliases_alias ON profile_aliases (alias_id)`,
+            `CREATE INDEX record_anchors_identifier ON record_anchors (identifier_id)`,
+            `CREATE INDEX identity_audit_profile ON identity_audit (profile_id)`,
+            `CREATE INDEX identity_audit_other ON identity_audit (other_profile_id)`,
+            `CREATE INDEX event_anchors_identifier ON event_anchors (identifier_id)`,
+            `CREATE INDEX event_anchors_event ON event_anchors (event_seq)`,
+            `CREATE INDEX profile_traits_profile ON profile_traits (profile_id)`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -20,6 +20,11 @@ const toSource = (r: SourceRow): Source => ({
   createdAt: r.created_at,
 });
 
+const nameConflict = (name: string) =>
+  new UserError('conflict', `a source named ${JSON.stringify(name)} already exists`, [
+    { code: 'conflict', path: ['name'], message: 'name is taken' },
+  ]);
+
 /** Sources and their write keys. */
 export class SourceRepository {
   // Write keys are looked up on every tracking request; sources change rarely.
@@ -28,12 +33,7 @@ export class SourceRepository {
   constructor(private readonly db: Database) {}
 
   async create(input: CreateSource): Promise<Source> {
-    const existing = await this.db.query('SELECT id FROM sources WHERE name = $1', [input.name]);
-    if (existing.length > 0) {
-      throw new UserError('conflict', `a source named ${JSON.stringify(input.name)} already exists`, [
-        { code: 'conflict', path: ['name'], message: 'name is taken' },
-      ]);
-    }
+    if (await this.nameTaken(input.name)) throw nameConflict(input.name);
     const source: Source = {
       id: newId('src'),
       name: input.name,
@@ -42,11 +42,21 @@ export class SourceRepository {
       writeKey: newId('wk', 24),
       createdAt: new Date(),
     };
-    await this.db.query(
-      'INSERT INTO sources (id, name, kind, description, write_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [source.id, source.name, source.kind, source.description, source.writeKey, source.createdAt],
-    );
+    try {
+      await this.db.query(
+        'INSERT INTO sources (id, name, kind, description, write_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [source.id, source.name, source.kind, source.description, source.writeKey, source.createdAt],
+      );
+    } catch (err) {
+      // A concurrent create of the same name won between the check and the insert (unique index).
+      if (await this.nameTaken(input.name)) throw nameConflict(input.name);
+      throw err;
+    }
     return source;
+  }
+
+  private async nameTaken(name: string): Promise<boolean> {
+    return (await this.db.query('SELECT id FROM sources WHERE name = $1', [name])).length > 0;
   }
 
   async list(): Promise<Source[]> {

@@ -4,6 +4,7 @@ import { ApiKeyRepository } from './api-key-repository.js';
 import type { Database } from './database.js';
 import { DuckDBDatabase } from './duckdb-database.js';
 import { EventRepository } from './event-repository.js';
+import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
 import { migrate } from './migrations.js';
 import { PostgresDatabase } from './postgres-database.js';
@@ -11,6 +12,7 @@ import { RecordRepository } from './record-repository.js';
 import { RejectRepository } from './reject-repository.js';
 import { SourceRepository } from './source-repository.js';
 import { type SourceStats, sourceStats } from './stats-repository.js';
+import { TraitRepository } from './trait-repository.js';
 
 /** Everything Sluice keeps, whichever engine holds it. */
 export class Store {
@@ -20,6 +22,8 @@ export class Store {
   readonly records: RecordRepository;
   readonly rejects: RejectRepository;
   readonly imports: ImportRepository;
+  readonly identity: IdentityRepository;
+  readonly traits: TraitRepository;
 
   constructor(readonly db: Database) {
     this.sources = new SourceRepository(db);
@@ -28,6 +32,8 @@ export class Store {
     this.records = new RecordRepository(db);
     this.rejects = new RejectRepository(db);
     this.imports = new ImportRepository(db);
+    this.identity = new IdentityRepository(db);
+    this.traits = new TraitRepository(db);
   }
 
   get engine(): Database['dialect']['name'] {

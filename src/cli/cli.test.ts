@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Source } from '../core/index.js';
+import { openStore } from '../store/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// Each command is a process of its own over one DuckDB data dir, as an operator would run them.
+describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function sluice(...args: string[]): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, SLUICE_DATA_DIR: dataDir, SLUICE_DATABASE_URL: '', SLUICE_ADMIN_KEY: '' },
+          timeout: 60_000,
+        },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  async function file(name: string, content: string): Promise<string> {
+    const path = join(dataDir, name);
+    await writeFile(path, content);
+    return path;
+  }
+
+  it('creates sources, refuses a taken name or an unknown kind, and lists them', async () => {
+    const created = await sluice('sources', 'create', 'crm', '--kind', 'profiles');
+    expect(created.code, created.stderr).toBe(0);
+    const source = JSON.parse(created.stdout) as Source;
+    expect(source).toMatchObject({ name: 'crm', kind: 'profiles' });
+    expect(source.writeKey).toMatch(/^wk_/);
+
+    const again = await sluice('sources', 'create', 'crm', '--kind', 'events');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('error: a source named "crm" already exists');
+
+    const badKind = await sluice('sources', 'create', 'web', '--kind', 'videos');
+    expect(badKind.code).toBe(1);
+    expect(badKind.stderr).toMatch(/^error: invalid source at kind: /);
+
+    const noKind = await sluice('sources', 'create', 'web');
+    expect(noKind.code).toBe(1);
+    expect(noKind.stderr).toContain("required option '--kind <kind>' not specified");
+
+    const list = await sluice('sources', 'list');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(source.id);
+    expect(list.stdout).toContain(source.writeKey);
+    expect(list.stdout).not.toContain('web');
+  });
+
+  it('creates an admin key that the store accepts, and never lists it', async () => {
+    const created = await sluice('keys', 'create', '--name', 'ci');
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^sk_[\w-]+$/);
+    expect(created.stderr).toContain('"ci"');
+
+    const list = await sluice('keys', 'list');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('ci');
+    expect(list.stdout).toContain(key.slice(0, 8));
+    expect(list.stdout).not.toContain(key);
+
+    const id = /key (key_[\w-]+)/.exec(created.stderr)?.[1];
+    expect(id).toBeDefined();
+    const store = await openStore({ dataDir });
+    try {
+      expect(await store.apiKeys.isValid(key)).toBe(true);
+      expect(await store.apiKeys.isValid(`${key}x`)).toBe(false);
+    } finally {
+      await store.close();
+    }
+    expect((await sluice('keys', 'revoke', id!)).stdout).toContain(`revoked ${id}`);
+    expect((await sluice('keys', 'revoke', id!)).stdout).toContain(`no active key ${id}`);
+  });
+
+  it('imports a file into a source once, and counts it in the stats', async () => {
+    const csv = await file('customers.csv', 'email,first_name\na@x.com,Ann\n,Bob\nc@x.com,Cat\n');
+    const first = await sluice('import', csv, '--source', 'crm');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^import imp_[\w-]+: 3 rows read, 2 stored, 1 rejected in [\d.]+ s$/m);
+
+    const again = await sluice('import', csv, '--source', 'crm');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('was already imported into this source');
+
+    const stats = await sluice('sources', 'stats', 'crm');
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      profileRecords: { total: 2 },
+      rejects: { total: 1 },
+      imports: { total: 1, completed: 1, failed: 0 },
+    });
+  });
+
+  it('stops with a clear message and exit code 1 on a bad import', async () => {
+    const csv = await file('more.csv', 'email\nb@x.com\n');
+    const cases: [string[], RegExp][] = [
+      [['import', csv, '--source', 'nowhere'], /^error: source "nowhere" was not found$/m],
+      [['import', join(dataDir, 'missing.csv'), '--source', 'crm'], /^error: no file at .*missing\.csv$/m],
+      [['import', csv], /required option '--source <source>' not specified/],
+      [['import', csv, '--source', 'crm', '--format', 'xlsx'], /^error: --format must be one of /m],
+      [
+        ['import', csv, '--source', 'crm', '--mapping', join(dataDir, 'none.json')],
+        /cannot read the mapping/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const run = await sluice(...args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+      expect(run.stderr, args.join(' ')).not.toMatch(/^\s+at /m);
+    }
+    const stats = JSON.parse((await sluice('sources', 'stats', 'crm')).stdout) as {
+      profileRecords: { total: number };
+    };
+    expect(stats.profileRecords.total).toBe(2);
+  });
+
+  it('says what to do when another process holds the DuckDB store', async () => {
+    const store = await openStore({ dataDir });
+    try {
+      const run = await sluice('sources', 'list');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: the DuckDB store .* is open in another process .*management API/m);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,238 @@
+import { assertNever, type IdentityConfig } from '../core/index.js';
+import type {
+  AuditEntry,
+  EventIdentityRow,
+  IdentifierRow,
+  IdentityChanges,
+  ProfileAlias,
+  RecordIdentityRow,
+  Store,
+} from '../store/index.js';
+import type { GraphChange, IdentityGraph } from './identity-graph.js';
+import type { IdentifierNormalizer } from './normalize-identifier.js';
+import { eventObservation, type Observation, recordObservation } from './observations.js';
+
+export interface PassCursors {
+  events: number;
+  records: number;
+  auditSeq: number;
+}
+
+export interface PassResult {
+  changes: IdentityChanges;
+  cursors: PassCursors;
+  observations: number;
+  merges: number;
+  refusals: number;
+  flagged: number;
+  unusable: number;
+  /** Profiles whose events, records or identifiers this pass changed. */
+  touchedProfiles: string[];
+}
+
+const PAGE = 20_000;
+
+/**
+ * Reads the events and profile records stored after `cursors`, in arrival order (received time,
+ * records before events at the same time, then seq), stitches each into `graph`, and returns what
+ * to write. The same data in the same order always gives the same graph, which is what makes a
+ * rebuild reproduce the incremental result.
+ */
+export async function runIdentityPass(
+  store: Store,
+  graph: IdentityGraph,
+  normalizer: IdentifierNormalizer,
+  config: IdentityConfig,
+  profileIdOf: (identifierId: number) => string,
+  start: PassCursors,
+): Promise<PassResult> {
+  const cursors = { ...start };
+  const created: number[] = [];
+  const firstRef = new Map<number, Observation['ref']>();
+  const anchors: IdentityChanges['anchors'] = [];
+  const audit: AuditEntry[] = [];
+  const merged: { founder: number; at: Date }[] = [];
+  const sharedIds: number[] = [];
+  const result = { observations: 0, merges: 0, refusals: 0, flagged: 0, unusable: 0 };
+  const isKnownUserId = (value: string) => graph.idOf('user_id', value) !== undefined;
+
+  const events = new PagedReader<EventIdentityRow>(
+    (after) => store.identity.eventPage(after, PAGE),
+    start.events,
+  );
+  const records = new PagedReader<RecordIdentityRow>(
+    (after) => store.identity.recordPage(after, PAGE),
+    start.records,
+  );
+  for (;;) {
+    const e = await events.peek();
+    const r = await records.peek();
+    if (!e && !r) break;
+    const takeRecord =
+      r !== undefined && (e === undefined || r.received_at.getTime() <= e.received_at.getTime());
+    const observation = takeRecord
+      ? recordObservation(records.take(), normalizer)
+      : eventObservation(events.take(), normalizer, isKnownUserId);
+    if (takeRecord) cursors.records = observation.ref.seq;
+    else cursors.events = observation.ref.seq;
+    result.observations++;
+    result.unusable += observation.unusable;
+    if (observation.identifiers.length === 0) continue;
+
+    const stitched = graph.stitch(observation.identifiers, observation.ref);
+    for (const id of stitched.created) {
+      created.push(id);
+      firstRef.set(id, observation.ref);
+    }
+    if (stitched.anchor !== undefined) {
+      anchors.push({ kind: observation.ref.kind, seq: observation.ref.seq, identifierId: stitched.anchor });
+    }
+    for (const change of stitched.changes) {
+      audit.push(auditEntry(change, ++cursors.auditSeq, graph, config, profileIdOf));
+      if (change.kind === 'merge') {
+        result.merges++;
+        merged.push({ founder: change.merged, at: change.ref.at });
+      } else if (change.kind === 'refusal') result.refusals++;
+      else {
+        result.flagged++;
+        sharedIds.push(change.identifier);
+      }
+    }
+  }
+
+  // Profile ids are settled at the end of the pass: a profile may have merged twice within it.
+  const finalProfile = (id: number) => profileIdOf(graph.founderOf(id));
+  const identifiers: IdentifierRow[] = created.map((id) => {
+    const ref = firstRef.get(id)!;
+    const { namespace, value } = graph.identifier(id);
+    return {
+      id,
+      namespace,
+      value,
+      profileId: finalProfile(id),
+      shared: graph.isFlagged(id),
+      firstSeenAt: ref.at,
+      firstRefKind: ref.kind,
+      firstRefSeq: ref.seq,
+      firstSourceId: ref.sourceId,
+    };
+  });
+  const aliases: ProfileAlias[] = merged.map(({ founder, at }) => {
+    const { namespace, value } = graph.identifier(founder);
+    return {
+      aliasId: profileIdOf(founder),
+      profileId: finalProfile(founder),
+      founderNamespace: namespace,
+      founderValue: value,
+      mergedAt: at,
+    };
+  });
+  const createdNow = new Set(created);
+  const touched = new Set(anchors.map((a) => finalProfile(a.identifierId)));
+  for (const a of aliases) {
+    touched.add(a.profileId);
+    touched.add(a.aliasId);
+  }
+  return {
+    ...result,
+    touchedProfiles: [...touched],
+    cursors,
+    changes: {
+      identifiers,
+      moves: aliases.map((a) => ({ oldId: a.aliasId, newId: a.profileId })),
+      aliases,
+      anchors,
+      audit,
+      sharedIds: sharedIds.filter((id) => !createdNow.has(id)),
+      state: {
+        cursor_events: String(cursors.events),
+        cursor_records: String(cursors.records),
+        audit_seq: String(cursors.auditSeq),
+      },
+    },
+  };
+}
+
+function auditEntry(
+  change: GraphChange,
+  seq: number,
+  graph: IdentityGraph,
+  config: IdentityConfig,
+  profileIdOf: (identifierId: number) => string,
+): AuditEntry {
+  const ref = {
+    at: change.ref.at,
+    refKind: change.ref.kind,
+    refSeq: change.ref.seq,
+    sourceId: change.ref.sourceId,
+  };
+  switch (change.kind) {
+    case 'merge': {
+      const via = graph.identifier(change.via);
+      return {
+        seq,
+        kind: 'merge',
+        profileId: profileIdOf(change.kept),
+        otherProfileId: profileIdOf(change.merged),
+        ...via,
+        reason: `${via.namespace}:${via.value} links both profiles; the older id is kept`,
+        ...ref,
+      };
+    }
+    case 'refusal': {
+      const via = graph.identifier(change.via);
+      return {
+        seq,
+        kind: 'refusal',
+        profileId: profileIdOf(change.profile),
+        otherProfileId: profileIdOf(change.other),
+        ...via,
+        reason: `merging through ${via.namespace}:${via.value} would give one profile more than ${change.limit} ${change.namespace} identifier${change.limit === 1 ? '' : 's'}`,
+        ...ref,
+      };
+    }
+    case 'flagged': {
+      const id = graph.identifier(change.identifier);
+      return {
+        seq,
+        kind: 'flagged',
+        profileId: profileIdOf(graph.founderOf(change.identifier)),
+        otherProfileId: null,
+        ...id,
+        reason: `${id.namespace}:${id.value} is on the records of ${change.profiles} distinct profiles (more than ${config.maxSharedBy}): flagged as shared and no longer used to merge`,
+        ...ref,
+      };
+    }
+    default:
+      return assertNever(change);
+  }
+}
+
+/** Reads a table page by page after a `seq`, one row at a time. */
+class PagedReader<T extends { seq: number }> {
+  private rows: T[] = [];
+  private index = 0;
+  private done = false;
+
+  constructor(
+    private readonly fetchPage: (afterSeq: number) => Promise<T[]>,
+    private after: number,
+  ) {}
+
+  async peek(): Promise<T | undefined> {
+    if (this.index < this.rows.length) return this.rows[this.index];
+    if (this.done) return undefined;
+    this.rows = await this.fetchPage(this.after);
+    this.index = 0;
+    if (this.rows.length === 0) {
+      this.done = true;
+      return undefined;
+    }
+    this.after = this.rows[this.rows.length - 1]!.seq;
+    return this.rows[0];
+  }
+
+  take(): T {
+    return this.rows[this.index++]!;
+  }
+}

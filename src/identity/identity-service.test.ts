@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
+import { IdentityService } from './identity-service.js';
+
+let clock = Date.parse('2026-01-01T00:00:00Z');
+const tick = () => {
+  clock += 1000;
+  return new Date(clock);
+};
+
+async function record(
+  store: Store,
+  sourceId: string,
+  recordId: string,
+  identifiers: Record<string, string[]>,
+) {
+  await store.records.append([
+    { recordId, sourceId, importId: null, rowNumber: null, identifiers, attributes: {}, receivedAt: tick() },
+  ]);
+}
+
+async function event(store: Store, sourceId: string, e: Partial<StoredEvent>) {
+  const at = tick();
+  await store.events.append([
+    {
+      messageId: `m-${clock}`,
+      sourceId,
+      type: 'track',
+      userId: null,
+      anonymousId: null,
+      event: 'Page Viewed',
+      groupId: null,
+      previousId: null,
+      timestamp: at,
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: at,
+      properties: {},
+      traits: {},
+      context: {},
+      ...e,
+    },
+  ]);
+}
+
+async function profileOf(store: Store, namespace: string, value: string): Promise<string | undefined> {
+  return (await store.identity.findIdentifier(namespace, value))?.profileId;
+}
+
+describe.each(ENGINES)('identity service on %s', (engine) => {
+  let t: TestStore;
+  let crm: string;
+  let web: string;
+  beforeEach(async () => {
+    t = await openTestStore(engine);
+    crm = (await t.store.sources.create({ name: 'crm', kind: 'profiles' })).id;
+    web = (await t.store.sources.create({ name: 'web', kind: 'events' })).id;
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it('stitches events and records as they arrive: a visitor who signs in joins the known profile', async () => {
+    const identity = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], email: [' Ann@Example.com'] });
+    await event(t.store, web, { anonymousId: 'anon-1', event: 'Product Viewed' });
+    await identity.catchUp();
+    const known = await profileOf(t.store, 'customer_id', 'C1');
+    const anonymous = await profileOf(t.store, 'anonymous_id', 'anon-1');
+    expect(known).toBeDefined();
+    expect(anonymous).not.toBe(known);
+
+    await event(t.store, web, {
+      type: 'identify',
+      userId: 'U1',
+      anonymousId: 'anon-1',
+      event: null,
+      traits: { email: 'ann@example.com' },
+    });
+    const summary = await identity.catchUp();
+    expect(summary).toMatchObject({ observations: 1, merges: 1 });
+    expect(await profileOf(t.store, 'anonymous_id', 'anon-1')).toBe(known);
+    expect(await profileOf(t.store, 'user_id', 'U1')).toBe(known);
+    expect(await t.store.identity.resolveProfileId(anonymous!)).toBe(known);
+  });
+
+  it('keeps the older id when a record joins two profiles, and the other id resolves to it', async () => {
+    const identity = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], email: ['ann@example.com'] });
+    await record(t.store, crm, 'LOY-1', { loyalty_id: ['L1'], phone: ['(415) 555-2671'] });
+    await identity.catchUp();
+    const older = (await profileOf(t.store, 'customer_id', 'C1'))!;
+    const younger = (await profileOf(t.store, 'loyalty_id', 'L1'))!;
+    expect(older).not.toBe(younger);
+    await record(t.store, crm, 'CRM-1b', { customer_id: ['C1'], phone: ['+1 415 555 2671'] });
+    await identity.catchUp();
+    expect(await profileOf(t.store, 'loyalty_id', 'L1')).toBe(older);
+    expect(await t.store.identity.resolveProfileId(younger)).toBe(older);
+    expect(
+      (await t.store.identity.identifiersOf(older)).map((i) => `${i.namespace}:${i.value}`).sort(),
+    ).toEqual(['customer_id:C1', 'email:ann@example.com', 'loyalty_id:L1', 'phone:+14155552671']);
+    const audit = await t.store.identity.auditOf([older, younger]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        kind: 'merge',
+        profileId: older,
+        otherProfileId: younger,
+        namespace: 'phone',
+        refKind: 'record',
+      }),
+    ]);
+  });
+
+  it('survives a restart: the graph reloads and goes on from where it stopped', async () => {
+    const first = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], email: ['ann@example.com'] });
+    await first.catchUp();
+    const id = await profileOf(t.store, 'customer_id', 'C1');
+    await first.close();
+    const second = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-2', { user_id: ['U1'], email: ['ann@example.com'] });
+    expect(await second.catchUp()).toMatchObject({ observations: 1, identifiers: 3, profiles: 1 });
+    expect(await profileOf(t.store, 'user_id', 'U1')).toBe(id);
+  });
+
+  it('rebuilds from stored data to the same profiles and ids, twice', async () => {
+    const identity = await IdentityService.open(t.store);
+    for (let i = 0; i < 20; i++) {
+      await record(t.store, crm, `CRM-${i}`, { customer_id: [`C${i}`], email: [`p${i % 15}@example.com`] });
+      await event(t.store, web, { anonymousId: `a${i}`, userId: i % 3 === 0 ? `U${i}` : null });
+    }
+    await event(t.store, web, { type: 'identify', userId: 'U3', anonymousId: 'a4', event: null });
+    await identity.catchUp();
+    const snapshot = async () =>
+      (
+        await t.store.db.query<{ namespace: string; value: string; profile_id: string }>(
+          'SELECT namespace, value, profile_id FROM identifiers ORDER BY namespace, value',
+        )
+      ).map((r) => `${r.namespace}:${r.value}=${r.profile_id}`);
+    const incremental = await snapshot();
+    await identity.rebuild();
+    expect(await snapshot()).toEqual(incremental);
+    await identity.rebuild();
+    expect(await snapshot()).toEqual(incremental);
+    const fresh = await IdentityService.open(t.store);
+    await fresh.rebuild();
+    expect(await snapshot()).toEqual(incremental);
+  });
+
+  it('splits after a stricter guardrail: only the part that splits off gets a new id', async () => {
+    const identity = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], email: ['a@example.com'] });
+    await record(t.store, crm, 'CRM-2', {
+      customer_id: ['C1'],
+      email: ['b@example.com'],
+      phone: ['+14155550101'],
+    });
+    await identity.catchUp();
+    const id = (await profileOf(t.store, 'customer_id', 'C1'))!;
+    expect(await profileOf(t.store, 'phone', '+14155550101')).toBe(id);
+
+    const summary = await identity.rebuild({ limits: { customer_id: 1, email: 1 } });
+    expect(summary.refusals).toBe(1);
+    expect(await profileOf(t.store, 'customer_id', 'C1')).toBe(id);
+    expect(await profileOf(t.store, 'email', 'a@example.com')).toBe(id);
+    const splitOff = await profileOf(t.store, 'email', 'b@example.com');
+    expect(splitOff).not.toBe(id);
+    // The record's phone still links to its customer id (the anchor); only the second email is refused.
+    expect(await profileOf(t.store, 'phone', '+14155550101')).toBe(id);
+    const audit = await t.store.identity.auditOf([id]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        kind: 'refusal',
+        namespace: 'email',
+        value: 'b@example.com',
+        profileId: id,
+        otherProfileId: splitOff,
+      }),
+    ]);
+    expect(audit[0]?.reason).toMatch(/more than 1 email identifier/);
+  });
+
+  it('links nothing through blocked values', async () => {
+    const identity = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', {
+      customer_id: ['C1'],
+      email: ['test@test.com'],
+      phone: ['000-000-0000'],
+    });
+    await record(t.store, crm, 'CRM-2', {
+      customer_id: ['C2'],
+      email: ['test@test.com'],
+      phone: ['000-000-0000'],
+    });
+    expect(await identity.catchUp()).toMatchObject({ profiles: 2, refusals: 0, unusable: 4 });
+    expect(await t.store.identity.findIdentifier('email', 'test@test.com')).toBeUndefined();
+  });
+});

@@ -1,0 +1,254 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type IdentityConfig, IdentityConfigSchema, parseOrThrow } from '../core/index.js';
+import type { ProfileAlias, Store } from '../store/index.js';
+import { ComputedTraits } from './computed-traits.js';
+import { IdentityGraph } from './identity-graph.js';
+import { type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
+import { IdentifierNormalizer } from './normalize-identifier.js';
+
+export interface StitchSummary {
+  observations: number;
+  identifiers: number;
+  merges: number;
+  refusals: number;
+  flagged: number;
+  unusable: number;
+  profiles: number;
+  seconds: number;
+}
+
+/**
+ * Keeps the identity graph: loads it from the store, stitches every new event and profile record
+ * as it arrives (`notify`), and rebuilds it from all stored data on demand. One writer per store.
+ */
+export class IdentityService {
+  private graph: IdentityGraph;
+  private currentNormalizer: IdentifierNormalizer;
+  private cursors: PassCursors = { events: 0, records: 0, auditSeq: 0 };
+  private salt = '';
+  private readonly profileIds = new Map<number, string>();
+  private running: Promise<unknown> | undefined;
+  private again = false;
+  private closed = false;
+  readonly traits: ComputedTraits;
+
+  private constructor(
+    private readonly store: Store,
+    private config: IdentityConfig,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.graph = new IdentityGraph(config);
+    this.currentNormalizer = new IdentifierNormalizer(config);
+    this.traits = new ComputedTraits(store);
+  }
+
+  /** Loads the stored graph (or starts an empty one) and the stored configuration. */
+  static async open(store: Store, onError: (err: unknown) => void = () => {}): Promise<IdentityService> {
+    const state = await store.identity.state();
+    const config = parseOrThrow(IdentityConfigSchema, JSON.parse(state.config ?? '{}'), 'identity config');
+    const service = new IdentityService(store, config, onError);
+    service.salt = state.salt ?? randomBytes(16).toString('hex');
+    service.cursors = {
+      events: Number(state.cursor_events ?? 0),
+      records: Number(state.cursor_records ?? 0),
+      auditSeq: Number(state.audit_seq ?? 0),
+    };
+    await service.loadGraph();
+    return service;
+  }
+
+  get identityConfig(): IdentityConfig {
+    return this.config;
+  }
+
+  /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
+  get normalizer(): IdentifierNormalizer {
+    return this.currentNormalizer;
+  }
+
+  /** Recomputes every computed trait for every profile (after a trait is declared). */
+  refreshTraits(): Promise<{ profiles: number; traits: number }> {
+    return this.serialized(() => this.traits.refresh());
+  }
+
+  /** Asks for a stitching pass soon; passes never overlap, and requests made during one coalesce. */
+  notify(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.catchUp()
+      .catch(this.onError)
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
+  }
+
+  /** Waits until every event and record stored so far is stitched. */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    await this.serialized(() => this.catchUp());
+  }
+
+  /** Stitches what was stored since the last pass. */
+  async catchUp(): Promise<StitchSummary> {
+    const started = performance.now();
+    const pass = await runIdentityPass(
+      this.store,
+      this.graph,
+      this.currentNormalizer,
+      this.config,
+      (id) => this.profileIdOf(id),
+      this.cursors,
+    );
+    if (pass.observations > 0) {
+      await this.store.identity.apply({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
+      this.cursors = pass.cursors;
+      await this.traits.refresh(pass.touchedProfiles);
+    }
+    return this.summary(pass, started);
+  }
+
+  /**
+   * Recomputes every profile from the stored events and records (with `config` if given). Profile
+   * ids are kept: a profile's id derives from its oldest identifier, so unchanged profiles keep
+   * theirs, a merge keeps the older, and only a part that splits off gets a new one.
+   */
+  async rebuild(config?: unknown): Promise<StitchSummary> {
+    return this.serialized(async () => {
+      const started = performance.now();
+      const next =
+        config === undefined ? this.config : parseOrThrow(IdentityConfigSchema, config, 'identity config');
+      const previous = await this.previousProfiles();
+      const shared = new Set<string>();
+      if (config === undefined) for (const key of await this.sharedKeys()) shared.add(key);
+      const graph = new IdentityGraph(next, shared);
+      const normalizer = new IdentifierNormalizer(next);
+      this.profileIds.clear();
+      const profileIdOf = (id: number) => this.profileIdIn(graph, id);
+      const pass = await runIdentityPass(this.store, graph, normalizer, next, profileIdOf, {
+        events: 0,
+        records: 0,
+        auditSeq: 0,
+      });
+      const aliases: ProfileAlias[] = [...pass.changes.aliases];
+      const aliased = new Set(aliases.map((a) => a.aliasId));
+      const now = new Date();
+      for (const old of previous) {
+        const founder = graph.idOf(old.founderNamespace, old.founderValue);
+        if (founder === undefined || aliased.has(old.aliasId)) continue;
+        const profileId = profileIdOf(graph.founderOf(founder));
+        if (profileId !== old.aliasId) aliases.push({ ...old, profileId, mergedAt: old.mergedAt ?? now });
+      }
+      await this.store.identity.apply(
+        {
+          ...pass.changes,
+          moves: [],
+          aliases,
+          state: { ...pass.changes.state, salt: this.salt, config: JSON.stringify(next) },
+        },
+        { replace: true },
+      );
+      this.graph = graph;
+      this.currentNormalizer = normalizer;
+      this.config = next;
+      this.cursors = pass.cursors;
+      await this.traits.refresh();
+      return this.summary(pass, started);
+    });
+  }
+
+  /** The profile id of the cluster whose founding identifier is `founder`. */
+  profileIdOf(founder: number): string {
+    return this.profileIdIn(this.graph, founder);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  private profileIdIn(graph: IdentityGraph, founder: number): string {
+    const cached = this.profileIds.get(founder);
+    if (cached) return cached;
+    const { namespace, value } = graph.identifier(founder);
+    const id = `p_${createHash('sha256').update(`${this.salt}\u0000${namespace}:${value}`).digest('base64url').slice(0, 20)}`;
+    this.profileIds.set(founder, id);
+    return id;
+  }
+
+  private async serialized<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const run = fn();
+    this.running = run.catch(() => {});
+    try {
+      return await run;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async loadGraph(): Promise<void> {
+    const firstOfProfile = new Map<string, number>();
+    await this.store.identity.loadIdentifiers((rows) => {
+      for (const row of rows) {
+        const { id } = this.graph.intern({ namespace: row.namespace, value: row.value });
+        if (id !== row.id)
+          throw new Error(`identity graph: stored identifier ids are not dense at ${row.id}`);
+        if (row.shared) this.graph.flag(id);
+        const first = firstOfProfile.get(row.profileId);
+        if (first === undefined) firstOfProfile.set(row.profileId, id);
+        else this.graph.join(first, id);
+      }
+    });
+  }
+
+  /** Every profile id in use (live ones and aliases) with the identifier it derives from. */
+  private async previousProfiles(): Promise<(Omit<ProfileAlias, 'mergedAt'> & { mergedAt?: Date })[]> {
+    const live = new Map<
+      string,
+      { aliasId: string; profileId: string; founderNamespace: string; founderValue: string }
+    >();
+    const founders = new Set<number>();
+    for (let id = 0; id < this.graph.size; id++) founders.add(this.graph.founderOf(id));
+    for (const founder of founders) {
+      const { namespace, value } = this.graph.identifier(founder);
+      const profileId = this.profileIdOf(founder);
+      live.set(profileId, {
+        aliasId: profileId,
+        profileId,
+        founderNamespace: namespace,
+        founderValue: value,
+      });
+    }
+    return [...live.values(), ...(await this.store.identity.aliases())];
+  }
+
+  private async sharedKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for (let id = 0; id < this.graph.size; id++) {
+      if (!this.graph.isFlagged(id)) continue;
+      const { namespace, value } = this.graph.identifier(id);
+      keys.push(`${namespace}\u0001${value}`);
+    }
+    return keys;
+  }
+
+  private summary(pass: PassResult, started: number): StitchSummary {
+    return {
+      observations: pass.observations,
+      identifiers: this.graph.size,
+      merges: pass.merges,
+      refusals: pass.refusals,
+      flagged: pass.flagged,
+      unusable: pass.unusable,
+      profiles: this.graph.profileCount(),
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import type { EventIdentityRow, RecordIdentityRow } from '../store/index.js';
+import type { Identifier, ObservationRef } from './identity-graph.js';
+import type { IdentifierNormalizer } from './normalize-identifier.js';
+
+/** One event or profile record, reduced to the identifiers it carries. */
+export interface Observation {
+  ref: ObservationRef;
+  identifiers: Identifier[];
+  /** Values that were present but link nothing (blocked or malformed). */
+  unusable: number;
+}
+
+/**
+ * The identifiers of an event: `userId`, `anonymousId`, `context.traits.email`/`phone`, the traits
+ * of an `identify`, `context.device.id`, and an alias's `previousId` (as a user id when one is
+ * known by that value, else as an anonymous id).
+ */
+export function eventObservation(
+  row: EventIdentityRow,
+  normalizer: IdentifierNormalizer,
+  isKnownUserId: (value: string) => boolean,
+): Observation {
+  const raw: [string, string | null][] = [
+    ['user_id', row.user_id],
+    ['anonymous_id', row.anonymous_id],
+    ['email', row.context_email],
+    ['phone', row.context_phone],
+    ['device_id', row.device_id],
+  ];
+  if (row.type === 'identify') raw.push(['email', row.traits_email], ['phone', row.traits_phone]);
+  if (row.type === 'alias' && row.previous_id) {
+    raw.push([isKnownUserId(row.previous_id) ? 'user_id' : 'anonymous_id', row.previous_id]);
+  }
+  return build(
+    { kind: 'event', seq: row.seq, sourceId: row.source_id, at: row.received_at },
+    raw,
+    normalizer,
+  );
+}
+
+/** The identifiers of a profile record, as its source's mapping named them. */
+export function recordObservation(row: RecordIdentityRow, normalizer: IdentifierNormalizer): Observation {
+  const raw: [string, string | null][] = [];
+  for (const [namespace, values] of Object.entries(row.identifiers)) {
+    for (const value of Array.isArray(values) ? values : [values]) raw.push([namespace, value]);
+  }
+  return build(
+    { kind: 'record', seq: row.seq, sourceId: row.source_id, at: row.received_at },
+    raw,
+    normalizer,
+  );
+}
+
+function build(
+  ref: ObservationRef,
+  raw: readonly [string, string | null][],
+  normalizer: IdentifierNormalizer,
+): Observation {
+  const identifiers: Identifier[] = [];
+  let unusable = 0;
+  for (const [namespace, value] of raw) {
+    if (value === null || value === undefined) continue;
+    const n = normalizer.normalize(namespace, value);
+    if (n.ok) identifiers.push({ namespace, value: n.value });
+    else if (n.reason !== 'empty') unusable++;
+  }
+  return { ref, identifiers, unusable };
+}

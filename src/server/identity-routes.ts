@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { ComputedTraitSchema, IdentityConfigSchema } from '../core/index.js';
+import { route } from './api-routes.js';
+import type { ServerDeps } from './deps.js';
+
+/** Identity resolution settings, rebuilds, and computed trait definitions. */
+export function identityRoutes({ store, identity }: ServerDeps) {
+  return [
+    route({
+      method: 'get',
+      path: '/identity',
+      summary: 'The identity settings in force and the graph in numbers',
+      tag: 'identity',
+      handler: async () => ({ config: identity.identityConfig, stats: await store.identity.stats() }),
+    }),
+    route({
+      method: 'put',
+      path: '/identity/config',
+      summary: 'Replace the identity settings (priority, limits, blocked values, survivorship) and rebuild',
+      tag: 'identity',
+      body: IdentityConfigSchema,
+      handler: async ({ body }) => ({ config: body, rebuild: await identity.rebuild(body) }),
+    }),
+    route({
+      method: 'post',
+      path: '/identity/rebuild',
+      summary: 'Recompute every profile from the stored events and records (profile ids are kept)',
+      tag: 'identity',
+      handler: async () => identity.rebuild(),
+    }),
+    route({
+      method: 'get',
+      path: '/traits',
+      summary: 'List computed traits',
+      tag: 'traits',
+      handler: async () => ({ traits: await store.traits.list() }),
+    }),
+    route({
+      method: 'post',
+      path: '/traits',
+      summary: 'Declare a computed trait; its values are computed for every profile before this answers',
+      tag: 'traits',
+      body: ComputedTraitSchema,
+      status: 201,
+      handler: async ({ body }) => {
+        const trait = await store.traits.create(body);
+        await identity.refreshTraits();
+        return trait;
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/traits/:name',
+      summary: 'Delete a computed trait and its values',
+      tag: 'traits',
+      status: 204,
+      query: z.object({}),
+      handler: async ({ params }) => {
+        await store.traits.delete(params.name!);
+        return null;
+      },
+    }),
+  ];
+}
