@@ -44,9 +44,10 @@ export const IdentityConfigSchema = z.object({
   }),
   /**
    * An identifier seen with the person keys (namespaces limited to one per profile) of more than
-   * this many distinct profiles is flagged as shared and no longer used to merge.
+   * this many profiles that the guardrails keep apart is flagged as shared (a family email, a
+   * store's generic email, a shared device) and no longer used to merge.
    */
-  maxSharedBy: z.number().int().min(1).default(3),
+  maxSharedBy: z.number().int().min(1).default(1),
   /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
   defaultCountry: z
     .string()

@@ -84,13 +84,18 @@ export async function generateDemo(
     batch = { records: [], events: [], visitors: [] };
   };
 
-  const emailsInUse: string[] = [];
+  /** Emails of recent CRM customers, that a family member may share. */
+  const crmEmails: string[] = [];
   for (let n = 1; n <= options.customers; n++) {
-    const c = makeCustomer(rng, n, emailsInUse);
+    const c = makeCustomer(rng, n, crmEmails);
     totals.customers++;
-    const inCrm = rng.chance(0.7);
+    // A family member who uses another customer's email is in the CRM, as that customer is: the
+    // two customer ids are what lets identity resolution see that the email is shared.
+    const inCrm = rng.chance(0.7) || c.sharedEmail;
     const inLoyalty = rng.chance(0.4);
     const inShop = rng.chance(0.55) || (!inCrm && !inLoyalty);
+    if (inCrm && !c.sharedEmail) crmEmails.push(c.email);
+    if (crmEmails.length > 1000) crmEmails.splice(0, 500);
     const note = c.sharedEmail ? 'shared_email' : null;
     const since = new Date(now - rng.int(30, options.days * 4) * dayMs).toISOString().slice(0, 10);
 
@@ -127,7 +132,8 @@ export async function generateDemo(
       const withEmail = typo || !inCrm || rng.chance(0.8);
       const identifiers: Record<string, string[]> = { loyalty_id: [`L${String(700000 + n)}`] };
       if (withEmail) identifiers.email = [typo ? typoEmail(rng, c.email) : messyEmail(rng, c.email)];
-      if (typo || !withEmail || rng.chance(0.6)) identifiers.phone = [messyPhone(rng, c.phone)];
+      if (typo || !withEmail || c.sharedEmail || rng.chance(0.6))
+        identifiers.phone = [messyPhone(rng, c.phone)];
       batch.records.push({
         source: 'loyalty',
         recordId: identifiers.loyalty_id![0]!,
@@ -311,18 +317,14 @@ export async function generateDemo(
   }
 }
 
-function makeCustomer(rng: SeededRandom, n: number, emailsInUse: string[]): Customer {
+function makeCustomer(rng: SeededRandom, n: number, crmEmails: readonly string[]): Customer {
   const first = rng.pick(FIRST_NAMES);
   const last = rng.pick(LAST_NAMES);
   const city = rng.pick(CITIES);
   // Family members now and then share one email address (a deliberate trap for identity resolution).
-  const sharedEmail = emailsInUse.length > 10 && rng.chance(0.015);
+  const sharedEmail = crmEmails.length > 10 && rng.chance(0.015);
   const localPart = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '');
-  const email = sharedEmail
-    ? rng.pick(emailsInUse.slice(-50))
-    : `${localPart}${n}@${rng.pick(EMAIL_DOMAINS)}`;
-  if (!sharedEmail) emailsInUse.push(email);
-  if (emailsInUse.length > 1000) emailsInUse.splice(0, 500);
+  const email = sharedEmail ? rng.pick(crmEmails.slice(-50)) : `${localPart}${n}@${rng.pick(EMAIL_DOMAINS)}`;
   const year = rng.int(1950, 2006);
   return {
     id: `C${String(n).padStart(6, '0')}`,

@@ -1,4 +1,4 @@
-import type { Source, SourceKind } from '../core/index.js';
+import type { ComputedTrait, Source, SourceKind } from '../core/index.js';
 import { UserError } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { type DemoOptions, type DemoSourceName, generateDemo } from './demo-generator.js';
@@ -12,6 +12,17 @@ export const DEMO_SOURCES: Record<DemoSourceName | 'web', { kind: SourceKind; de
   ecommerce: { kind: 'profiles', description: 'Demo: e-commerce accounts (user id, email)' },
   web: { kind: 'events', description: 'Demo: website events (anonymous browsing, sign-ins, carts, orders)' },
 };
+
+/** The computed traits the demo workspace declares, as a brand would. */
+export const DEMO_TRAITS: ComputedTrait[] = [
+  { name: 'lifetime_revenue', event: 'Order Completed', aggregate: 'sum', property: 'revenue' },
+  { name: 'order_count', event: 'Order Completed', aggregate: 'count' },
+  { name: 'average_order_value', event: 'Order Completed', aggregate: 'average', property: 'revenue' },
+  { name: 'first_purchase_at', event: 'Order Completed', aggregate: 'first_time' },
+  { name: 'last_purchase_at', event: 'Order Completed', aggregate: 'last_time' },
+  { name: 'last_seen_at', aggregate: 'last_time' },
+  { name: 'favorite_category', event: 'Product Viewed', aggregate: 'most_frequent', property: 'category' },
+];
 
 export const DEFAULT_DEMO: Omit<DemoOptions, 'now'> = { seed: 42, customers: 50_000, days: 90 };
 
@@ -48,9 +59,13 @@ export async function loadDemoWorkspace(
       description: def.description,
     });
   }
+  for (const trait of DEMO_TRAITS) await store.traits.create(trait);
   const opts: DemoOptions = { ...DEFAULT_DEMO, now: new Date(), ...options };
+  // The brand's profile sources were connected before the web history starts: their records are
+  // stamped as received then, so identity resolution reads them before the events, as it would have.
+  const recordsReceivedAt = new Date(opts.now.getTime() - (opts.days + 1) * 86_400_000);
   const totals = await generateDemo(opts, async (batch) => {
-    const receivedAt = new Date();
+    const receivedAt = recordsReceivedAt;
     await store.records.append(
       batch.records.map((r) => ({
         recordId: r.recordId,

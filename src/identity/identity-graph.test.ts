@@ -46,14 +46,14 @@ describe('identity graph', () => {
     const g = new IdentityGraph(config);
     g.stitch(ids('user_id:U1', 'email:family@example.com'), ref());
     const r = g.stitch(ids('user_id:U2', 'email:family@example.com'), ref());
-    expect(r.changes).toEqual([
+    expect(r.changes[0]).toEqual(
       expect.objectContaining({
         kind: 'refusal',
         namespace: 'user_id',
         limit: 1,
         via: g.idOf('email', 'family@example.com'),
       }),
-    ]);
+    );
     expect(founder(g, 'user_id:U2')).not.toBe(founder(g, 'user_id:U1'));
     expect(founder(g, 'email:family@example.com')).toBe(founder(g, 'user_id:U1'));
   });
@@ -75,8 +75,21 @@ describe('identity graph', () => {
     expect(founder(g, 'phone:+14155550000')).toBe(founder(g, 'user_id:U2'));
   });
 
-  it('flags an identifier on the records of more than maxSharedBy distinct customers and links nothing through it', () => {
+  it('flags an email that two customers claim, so it links neither of them further', () => {
     const g = new IdentityGraph(config);
+    g.stitch(ids('customer_id:C1', 'email:family@example.com'), ref());
+    const r = g.stitch(ids('customer_id:C2', 'email:family@example.com', 'phone:+14155550002'), ref());
+    const family = g.idOf('email', 'family@example.com')!;
+    expect(r.changes.map((c) => c.kind)).toEqual(['refusal', 'flagged']);
+    // The second customer's shop account carries the same email and their own phone: it joins them.
+    g.stitch(ids('user_id:U2', 'email:family@example.com', 'phone:+14155550002'), ref());
+    expect(founder(g, 'user_id:U2')).toBe(founder(g, 'customer_id:C2'));
+    expect(founder(g, 'email:family@example.com')).toBe(founder(g, 'customer_id:C1'));
+    expect(g.isFlagged(family)).toBe(true);
+  });
+
+  it('flags an identifier on the records of more than maxSharedBy distinct customers and links nothing through it', () => {
+    const g = new IdentityGraph(IdentityConfigSchema.parse({ maxSharedBy: 3 }));
     const changes = [];
     for (let i = 1; i <= 4; i++) {
       changes.push(...g.stitch(ids(`customer_id:C${i}`, 'email:store@brand.test'), ref()).changes);

@@ -1,5 +1,6 @@
 import type { IdentityConfig } from '../core/index.js';
 import { UnionFind } from './union-find.js';
+import { ValueIndex } from './value-index.js';
 
 /** What carried an observation: a stored event or profile record (its `seq`) and its source. */
 export interface ObservationRef {
@@ -33,7 +34,7 @@ export interface StitchResult {
   /** The identifier the observation belongs to (its most trusted usable one), if any. */
   anchor: number | undefined;
   /** Identifiers seen for the first time, in id order. */
-  created: number[];
+  created: readonly number[];
   changes: GraphChange[];
 }
 
@@ -46,7 +47,8 @@ const NO_KEY = -1;
  */
 export class IdentityGraph {
   private readonly sets = new UnionFind(1 << 16);
-  private readonly ids = new Map<string, number>();
+  /** Per namespace index, its values' ids. */
+  private readonly ids: ValueIndex[] = [];
   private readonly namespaces: string[] = [];
   private readonly namespaceIndex = new Map<string, number>();
   /** Per namespace index: its rank (lower links first), its limit slot (or -1) and whether it is a person key. */
@@ -66,11 +68,7 @@ export class IdentityGraph {
 
   private roots = 0;
 
-  /** `shared` lists identifiers (`namespace\u0001value`) already known to be shared: they never link. */
-  constructor(
-    private readonly config: IdentityConfig,
-    private readonly shared: ReadonlySet<string> = new Set(),
-  ) {}
+  constructor(private readonly config: IdentityConfig) {}
 
   get size(): number {
     return this.sets.length;
@@ -84,7 +82,7 @@ export class IdentityGraph {
   /** The id of an identifier, if the graph has seen it. */
   idOf(namespace: string, value: string): number | undefined {
     const ns = this.namespaceIndex.get(namespace);
-    return ns === undefined ? undefined : this.ids.get(`${ns}\u0001${value}`);
+    return ns === undefined ? undefined : this.ids[ns]!.get(value);
   }
 
   identifier(id: number): Identifier {
@@ -108,20 +106,17 @@ export class IdentityGraph {
   /** Adds an identifier with no link (restoring state from the store); returns its id. */
   intern(identifier: Identifier): { id: number; created: boolean } {
     const ns = this.namespaceId(identifier.namespace);
-    const key = `${ns}\u0001${identifier.value}`;
-    const known = this.ids.get(key);
+    const index = this.ids[ns]!;
+    const known = index.get(identifier.value);
     if (known !== undefined) return { id: known, created: false };
     const id = this.sets.add();
     this.ensureCapacity(id + 1);
-    this.ids.set(key, id);
+    index.set(identifier.value, id);
     this.nsOf[id] = ns;
     this.values[id] = identifier.value;
     this.oldest[id] = id;
     const s = this.slot[ns]!;
     if (s >= 0) this.counts[id * this.stride + s] = 1;
-    if (this.shared.size > 0 && this.shared.has(`${identifier.namespace}\u0001${identifier.value}`)) {
-      this.flags[id] = 1;
-    }
     this.roots++;
     return { id, created: true };
   }
@@ -144,15 +139,29 @@ export class IdentityGraph {
       seen.push(id);
       if (isNew) created.push(id);
     }
+    return this.link(seen, created, ref);
+  }
+
+  /**
+   * Links identifiers already interned (`stitch` after interning; a replay of stored links).
+   * `created` lists those seen for the first time in this observation.
+   */
+  link(seen: readonly number[], created: readonly number[], ref: ObservationRef): StitchResult {
     const changes: GraphChange[] = [];
-    const usable = seen.filter((id) => this.flags[id] === 0);
-    usable.sort((a, b) => this.rank[this.nsOf[a]!]! - this.rank[this.nsOf[b]!]! || a - b);
+    // Shared identifiers rank last: they never anchor an observation while another identifier can.
+    const usable = [...seen].sort(
+      (a, b) =>
+        this.flags[a]! - this.flags[b]! || this.rank[this.nsOf[a]!]! - this.rank[this.nsOf[b]!]! || a - b,
+    );
     const anchor = usable[0];
     for (let i = 1; i < usable.length; i++) {
       const via = usable[i]!;
       const ra = this.sets.find(anchor!);
       const rx = this.sets.find(via);
       if (ra === rx) continue;
+      // A shared identifier still belongs somewhere (the first profile it was seen in), but it
+      // never bridges two profiles.
+      if (this.flags[via] === 1 && this.sets.sizeOf(rx) > 1) continue;
       const broken = this.brokenLimit(ra, rx);
       if (broken !== undefined) {
         changes.push({
@@ -173,7 +182,7 @@ export class IdentityGraph {
       if (!fresh) changes.push({ kind: 'merge', kept, merged, via, ref });
     }
     this.detectShared(seen, ref, changes);
-    return { anchor: usable[0] ?? seen[0], created, changes };
+    return { anchor, created, changes };
   }
 
   private isFresh(root: number, created: readonly number[]): boolean {
@@ -249,6 +258,7 @@ export class IdentityGraph {
     const ns = this.namespaces.length;
     this.namespaces.push(namespace);
     this.namespaceIndex.set(namespace, ns);
+    this.ids.push(new ValueIndex());
     const listed = this.config.priority.indexOf(namespace);
     const emailRank = this.config.priority.indexOf('email');
     this.rank.push(listed >= 0 ? listed : emailRank >= 0 ? emailRank - 0.5 : this.config.priority.length);

@@ -56,13 +56,17 @@ export async function runIdentityPass(
   const result = { observations: 0, merges: 0, refusals: 0, flagged: 0, unusable: 0 };
   const isKnownUserId = (value: string) => graph.idOf('user_id', value) !== undefined;
 
+  // The pass covers what was stored when it began; what arrives meanwhile goes to the next one.
+  const end = await store.identity.highestSeqs();
   const events = new PagedReader<EventIdentityRow>(
-    (after) => store.identity.eventPage(after, PAGE),
+    (after) => store.identity.eventPage(after, Math.min(PAGE, end.events - after)),
     start.events,
+    end.events,
   );
   const records = new PagedReader<RecordIdentityRow>(
-    (after) => store.identity.recordPage(after, PAGE),
+    (after) => store.identity.recordPage(after, Math.min(PAGE, end.records - after)),
     start.records,
+    end.records,
   );
   for (;;) {
     const e = await events.peek();
@@ -208,28 +212,27 @@ function auditEntry(
   }
 }
 
-/** Reads a table page by page after a `seq`, one row at a time. */
+/** Reads the rows of a table with `after < seq <= last` range by range, one row at a time. */
 class PagedReader<T extends { seq: number }> {
   private rows: T[] = [];
   private index = 0;
-  private done = false;
 
   constructor(
-    private readonly fetchPage: (afterSeq: number) => Promise<T[]>,
+    private readonly fetchRange: (afterSeq: number) => Promise<T[]>,
     private after: number,
+    private readonly last: number,
   ) {}
 
   async peek(): Promise<T | undefined> {
-    if (this.index < this.rows.length) return this.rows[this.index];
-    if (this.done) return undefined;
-    this.rows = await this.fetchPage(this.after);
-    this.index = 0;
-    if (this.rows.length === 0) {
-      this.done = true;
-      return undefined;
+    // A range may be empty (a gap in the sequence): read on until the last seq.
+    while (this.index >= this.rows.length) {
+      if (this.after >= this.last) return undefined;
+      const from = this.after;
+      this.rows = await this.fetchRange(from);
+      this.index = 0;
+      this.after = from + Math.min(PAGE, this.last - from);
     }
-    this.after = this.rows[this.rows.length - 1]!.seq;
-    return this.rows[0];
+    return this.rows[this.index];
   }
 
   take(): T {

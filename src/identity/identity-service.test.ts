@@ -128,10 +128,16 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
   it('rebuilds from stored data to the same profiles and ids, twice', async () => {
     const identity = await IdentityService.open(t.store);
     for (let i = 0; i < 20; i++) {
-      await record(t.store, crm, `CRM-${i}`, { customer_id: [`C${i}`], email: [`p${i % 15}@example.com`] });
+      await record(t.store, crm, `CRM-${i}`, { customer_id: [`C${i}`], email: [`p${i}@example.com`] });
       await event(t.store, web, { anonymousId: `a${i}`, userId: i % 3 === 0 ? `U${i}` : null });
     }
     await event(t.store, web, { type: 'identify', userId: 'U3', anonymousId: 'a4', event: null });
+    await event(t.store, web, {
+      type: 'identify',
+      userId: 'U3',
+      event: null,
+      traits: { email: 'p7@example.com' },
+    });
     await identity.catchUp();
     const snapshot = async () =>
       (
@@ -170,7 +176,7 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     // The record's phone still links to its customer id (the anchor); only the second email is refused.
     expect(await profileOf(t.store, 'phone', '+14155550101')).toBe(id);
     const audit = await t.store.identity.auditOf([id]);
-    expect(audit).toEqual([
+    expect(audit).toContainEqual(
       expect.objectContaining({
         kind: 'refusal',
         namespace: 'email',
@@ -178,8 +184,8 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
         profileId: id,
         otherProfileId: splitOff,
       }),
-    ]);
-    expect(audit[0]?.reason).toMatch(/more than 1 email identifier/);
+    );
+    expect(audit.find((a) => a.kind === 'refusal')?.reason).toMatch(/more than 1 email identifier/);
   });
 
   it('links nothing through blocked values', async () => {

@@ -109,7 +109,9 @@ export class IdentityService {
     if (pass.observations > 0) {
       await this.store.identity.apply({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
       this.cursors = pass.cursors;
-      await this.traits.refresh(pass.touchedProfiles);
+      // A pass that touched most profiles (a first load) is cheaper recomputed whole.
+      const touched = pass.touchedProfiles;
+      await this.traits.refresh(touched.length > 20_000 ? undefined : touched);
     }
     return this.summary(pass, started);
   }
@@ -125,9 +127,9 @@ export class IdentityService {
       const next =
         config === undefined ? this.config : parseOrThrow(IdentityConfigSchema, config, 'identity config');
       const previous = await this.previousProfiles();
-      const shared = new Set<string>();
-      if (config === undefined) for (const key of await this.sharedKeys()) shared.add(key);
-      const graph = new IdentityGraph(next, shared);
+      // Shared identifiers are found again in the same order as they were the first time, so a
+      // rebuild with unchanged settings reproduces the incremental graph exactly.
+      const graph = new IdentityGraph(next);
       const normalizer = new IdentifierNormalizer(next);
       this.profileIds.clear();
       const profileIdOf = (id: number) => this.profileIdIn(graph, id);
@@ -227,16 +229,6 @@ export class IdentityService {
       });
     }
     return [...live.values(), ...(await this.store.identity.aliases())];
-  }
-
-  private async sharedKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    for (let id = 0; id < this.graph.size; id++) {
-      if (!this.graph.isFlagged(id)) continue;
-      const { namespace, value } = this.graph.identifier(id);
-      keys.push(`${namespace}\u0001${value}`);
-    }
-    return keys;
   }
 
   private summary(pass: PassResult, started: number): StitchSummary {

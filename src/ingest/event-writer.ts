@@ -8,6 +8,8 @@ export interface EventWriterOptions {
   /** Beyond this many events waiting, `submit` refuses with a RetryableError (HTTP 429). */
   maxPendingEvents: number;
   dedupeWindowMs: number;
+  /** Called after each commit that stored events (identity resolution stitches them next). */
+  onStored?: () => void;
 }
 
 export interface SubmitResult {
@@ -132,6 +134,7 @@ export class EventWriter {
       await this.store.events.append(events);
       this.dedupe.expire(Date.now());
       for (const w of waiters) w.resolve();
+      if (events.length > 0) this.options.onStored?.();
       return true;
     } catch (err) {
       // Not stored: forget the ids so that the clients' retries are accepted.

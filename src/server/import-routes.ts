@@ -12,7 +12,7 @@ import { route } from './api-routes.js';
 import type { ServerDeps } from './deps.js';
 
 /** File imports over HTTP: the body is the file itself. */
-export function importRoutes({ store, config }: ServerDeps) {
+export function importRoutes({ store, config, identity }: ServerDeps) {
   return [
     route({
       method: 'post',
@@ -38,13 +38,15 @@ export function importRoutes({ store, config }: ServerDeps) {
         const path = join(dir, `${randomUUID()}.upload`);
         try {
           await pipeline(Readable.fromWeb(c.req.raw.body as WebReadableStream), createWriteStream(path));
-          return await importFile(store, {
+          const result = await importFile(store, {
             source,
             path,
             fileName: query.fileName ?? `upload.${query.format ?? 'csv'}`,
             format: query.format,
             mapping,
           });
+          identity.notify();
+          return result;
         } finally {
           await rm(path, { force: true });
         }

@@ -53,11 +53,18 @@ describe.each(ENGINES)('Segment-compatible tracking API on %s', (engine) => {
       { userId: 'u-basic', event: 'B', messageId: 'basic-2' },
       { Authorization: `Basic ${Buffer.from(source.writeKey).toString('base64')}` },
     );
-    expect([withColon.status, withoutColon.status]).toEqual([200, 200]);
+    const lowercase = await postTracking(
+      s,
+      'track',
+      { userId: 'u-basic', event: 'C', messageId: 'basic-3' },
+      { Authorization: basicAuth(source.writeKey).replace('Basic', 'basic') },
+    );
+    expect([withColon.status, withoutColon.status, lowercase.status]).toEqual([200, 200, 200]);
     const events = await storedEvents(s, source.id);
     expect(events.map((e) => [e.messageId, e.event, e.sourceId])).toEqual([
       ['basic-1', 'A', source.id],
       ['basic-2', 'B', source.id],
+      ['basic-3', 'C', source.id],
     ]);
   });
 

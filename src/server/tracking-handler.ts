@@ -219,7 +219,8 @@ function storableText(_key: string, value: unknown): unknown {
 
 /** The write key from `Authorization: Basic base64(writeKey:)`. */
 function writeKeyFromHeader(header: string | undefined): string | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
+  // The scheme is case-insensitive (RFC 9110); some clients send `basic`.
+  if (!header || !/^basic /i.test(header)) return undefined;
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const key = decoded.split(':')[0];
   return key || undefined;

@@ -125,23 +125,35 @@ export class IdentityRepository {
     }
   }
 
-  /** Events after `afterSeq` with the fields that carry identifiers. */
-  eventPage(afterSeq: number, limit: number): Promise<EventIdentityRow[]> {
+  /** The highest `seq` of events and of profile records stored so far. */
+  async highestSeqs(): Promise<{ events: number; records: number }> {
+    const rows = await this.db.query<{ events: number | null; records: number | null }>(
+      'SELECT (SELECT max(seq) FROM events) AS events, (SELECT max(seq) FROM profile_records) AS records',
+    );
+    return { events: rows[0]?.events ?? 0, records: rows[0]?.records ?? 0 };
+  }
+
+  /**
+   * Events with `afterSeq < seq <= afterSeq + span`, with the fields that carry identifiers. Paging
+   * by range, not `LIMIT`, keeps each page one range scan on DuckDB, which has no index on `seq`.
+   */
+  eventPage(afterSeq: number, span: number): Promise<EventIdentityRow[]> {
     const j = (path: string[]) => this.db.dialect.jsonText(path[0]!, path.slice(1));
     return this.db.query<EventIdentityRow & Record<string, unknown>>(
       `SELECT seq, source_id, received_at, type, user_id, anonymous_id, previous_id,
          ${j(['context', 'traits', 'email'])} AS context_email, ${j(['context', 'traits', 'phone'])} AS context_phone,
          ${j(['traits', 'email'])} AS traits_email, ${j(['traits', 'phone'])} AS traits_phone,
          ${j(['context', 'device', 'id'])} AS device_id
-       FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [afterSeq, limit],
+       FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
+      [afterSeq, afterSeq + span],
     );
   }
 
-  async recordPage(afterSeq: number, limit: number): Promise<RecordIdentityRow[]> {
+  /** Profile records with `afterSeq < seq <= afterSeq + span`. */
+  async recordPage(afterSeq: number, span: number): Promise<RecordIdentityRow[]> {
     const rows = await this.db.query(
-      'SELECT seq, source_id, received_at, identifiers FROM profile_records WHERE seq > $1 ORDER BY seq LIMIT $2',
-      [afterSeq, limit],
+      'SELECT seq, source_id, received_at, identifiers FROM profile_records WHERE seq > $1 AND seq <= $2 ORDER BY seq',
+      [afterSeq, afterSeq + span],
     );
     return rows.map((r) => ({
       seq: r.seq as number,
