@@ -30,6 +30,14 @@ export function registerIdentityCommands(program: Command): void {
       );
       console.log(JSON.stringify(summary, null, 2));
     });
+  withStoreOptions(identity.command('match'))
+    .description(
+      'Run the probabilistic rule set over the profile records (merges matches, lists near misses)',
+    )
+    .action(async (opts) => {
+      const summary = await withIdentity(opts, (_, service) => service.match());
+      console.log(JSON.stringify(summary, null, 2));
+    });
   withStoreOptions(identity.command('status'))
     .description('The identity settings in force and the graph in numbers')
     .action(async (opts) => {

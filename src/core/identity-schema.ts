@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MatchingRuleSetSchema } from './matching-schema.js';
 
 /** Namespaces Sluice knows how to normalize; a source's mapping may name others (`loyalty_id`). */
 export const BUILT_IN_NAMESPACES = ['user_id', 'email', 'phone', 'anonymous_id', 'device_id'] as const;
@@ -56,6 +57,17 @@ export const IdentityConfigSchema = z.object({
   /** Survivorship per attribute name; attributes not listed use `defaultRule`. */
   attributes: z.record(z.string().min(1), SurvivorshipRuleSchema).default({}),
   defaultRule: SurvivorshipRuleSchema.default({ rule: 'most_recent' }),
+  /**
+   * Probabilistic matching of profile records that share no key (`POST /api/identity/match`): the
+   * records' attributes and identifiers are the fields the rule set compares.
+   */
+  probabilistic: z
+    .object({
+      /** Profile sources (by name) whose records are matched; empty: every profile source. */
+      sources: z.array(z.string().min(1)).default([]),
+      rules: MatchingRuleSetSchema,
+    })
+    .optional(),
 });
 export type IdentityConfig = z.output<typeof IdentityConfigSchema>;
 

@@ -35,6 +35,7 @@ export {
   type ProfileMapping,
   ProfileMappingSchema,
 } from './import-mapping-schema.js';
+export * from './matching-schema.js';
 export {
   type CreateSource,
   CreateSourceSchema,

@@ -2,9 +2,9 @@ import type { IdentityConfig } from '../core/index.js';
 import { UnionFind } from './union-find.js';
 import { ValueIndex } from './value-index.js';
 
-/** What carried an observation: a stored event or profile record (its `seq`) and its source. */
+/** What carried an observation: a stored event, profile record or probabilistic match (its `seq`), and its source. */
 export interface ObservationRef {
-  kind: 'event' | 'record';
+  kind: 'event' | 'record' | 'match';
   seq: number;
   sourceId: string;
   at: Date;

@@ -121,16 +121,7 @@ export async function runIdentityPass(
       firstSourceId: ref.sourceId,
     };
   });
-  const aliases: ProfileAlias[] = merged.map(({ founder, at }) => {
-    const { namespace, value } = graph.identifier(founder);
-    return {
-      aliasId: profileIdOf(founder),
-      profileId: finalProfile(founder),
-      founderNamespace: namespace,
-      founderValue: value,
-      mergedAt: at,
-    };
-  });
+  const aliases = aliasesOf(merged, graph, profileIdOf);
   const createdNow = new Set(created);
   const touched = new Set(anchors.map((a) => finalProfile(a.identifierId)));
   for (const a of aliases) {
@@ -157,7 +148,8 @@ export async function runIdentityPass(
   };
 }
 
-function auditEntry(
+/** The audit line of one graph change, with profile ids as they are at the time of the change. */
+export function auditEntry(
   change: GraphChange,
   seq: number,
   graph: IdentityGraph,
@@ -210,6 +202,24 @@ function auditEntry(
     default:
       return assertNever(change);
   }
+}
+
+/** The aliases left by merges: each merged profile's id now resolves to its founder's final profile. */
+export function aliasesOf(
+  merged: readonly { founder: number; at: Date }[],
+  graph: IdentityGraph,
+  profileIdOf: (identifierId: number) => string,
+): ProfileAlias[] {
+  return merged.map(({ founder, at }) => {
+    const { namespace, value } = graph.identifier(founder);
+    return {
+      aliasId: profileIdOf(founder),
+      profileId: profileIdOf(graph.founderOf(founder)),
+      founderNamespace: namespace,
+      founderValue: value,
+      mergedAt: at,
+    };
+  });
 }
 
 /** Reads the rows of a table with `after < seq <= last` range by range, one row at a time. */

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type IdentityConfig, IdentityConfigSchema, parseOrThrow } from '../core/index.js';
-import type { ProfileAlias, Store } from '../store/index.js';
+import type { IdentityChanges, ProfileAlias, Store } from '../store/index.js';
 import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
-import { type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
+import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
+import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
 
 export interface StitchSummary {
   observations: number;
@@ -107,7 +108,7 @@ export class IdentityService {
       this.cursors,
     );
     if (pass.observations > 0) {
-      await this.store.identity.apply({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
+      await this.persist({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
       this.cursors = pass.cursors;
       // A pass that touched most profiles (a first load) is cheaper recomputed whole.
       const touched = pass.touchedProfiles;
@@ -138,7 +139,20 @@ export class IdentityService {
         records: 0,
         auditSeq: 0,
       });
-      const aliases: ProfileAlias[] = [...pass.changes.aliases];
+      const replay = await replayMatches(this.store, graph, next, profileIdOf, pass.cursors.auditSeq);
+      // Replayed matches may have merged profiles further: settle every profile id again.
+      const finalOf = (namespace: string, value: string) => {
+        const id = graph.idOf(namespace, value);
+        return id === undefined ? undefined : profileIdOf(graph.founderOf(id));
+      };
+      const identifiers = pass.changes.identifiers.map((i) => ({
+        ...i,
+        profileId: profileIdOf(graph.founderOf(i.id)),
+      }));
+      const aliases: ProfileAlias[] = [
+        ...pass.changes.aliases,
+        ...aliasesOf(replay.merged, graph, profileIdOf),
+      ].map((a) => ({ ...a, profileId: finalOf(a.founderNamespace, a.founderValue) ?? a.profileId }));
       const aliased = new Set(aliases.map((a) => a.aliasId));
       const now = new Date();
       for (const old of previous) {
@@ -150,18 +164,62 @@ export class IdentityService {
       await this.store.identity.apply(
         {
           ...pass.changes,
+          identifiers,
           moves: [],
           aliases,
-          state: { ...pass.changes.state, salt: this.salt, config: JSON.stringify(next) },
+          audit: [...pass.changes.audit, ...replay.audit],
+          state: {
+            ...pass.changes.state,
+            audit_seq: String(replay.auditSeq),
+            salt: this.salt,
+            config: JSON.stringify(next),
+          },
         },
         { replace: true },
       );
       this.graph = graph;
       this.currentNormalizer = normalizer;
       this.config = next;
-      this.cursors = pass.cursors;
+      this.cursors = { ...pass.cursors, auditSeq: replay.auditSeq };
       await this.traits.refresh();
       return this.summary(pass, started);
+    });
+  }
+
+  /**
+   * Runs the probabilistic rule set over the profile records (after stitching what is new):
+   * matches above the threshold merge like deterministic links, guardrails included; pairs just
+   * below it replace the previous review list.
+   */
+  async match(): Promise<MatchingSummary> {
+    return this.serialized(async () => {
+      await this.catchUp();
+      const profileIdOf = (id: number) => this.profileIdOf(id);
+      const pass = await runMatchingPass(
+        this.store,
+        this.graph,
+        this.currentNormalizer,
+        this.config,
+        profileIdOf,
+        this.cursors.auditSeq,
+      );
+      const aliases = aliasesOf(pass.merged, this.graph, profileIdOf);
+      await this.persist({
+        identifiers: [],
+        moves: aliases.map((a) => ({ oldId: a.aliasId, newId: a.profileId })),
+        aliases,
+        anchors: [],
+        audit: pass.audit,
+        sharedIds: [],
+        state: { audit_seq: String(pass.auditSeq) },
+        matches: pass.matches,
+        replaceReviews: true,
+      });
+      this.cursors = { ...this.cursors, auditSeq: pass.auditSeq };
+      const touched = new Set(pass.touched.map((id) => this.profileIdOf(this.graph.founderOf(id))));
+      for (const a of aliases) touched.add(a.aliasId);
+      await this.traits.refresh([...touched]);
+      return pass.summary;
     });
   }
 
@@ -173,6 +231,21 @@ export class IdentityService {
   async close(): Promise<void> {
     this.closed = true;
     while (this.running) await this.running;
+  }
+
+  /**
+   * Writes what a pass changed. If the write fails, the graph in memory is ahead of the store:
+   * it is reloaded from the store, so the next pass redoes the work.
+   */
+  private async persist(changes: IdentityChanges): Promise<void> {
+    try {
+      await this.store.identity.apply(changes);
+    } catch (err) {
+      this.graph = new IdentityGraph(this.config);
+      this.profileIds.clear();
+      await this.loadGraph().catch(() => {});
+      throw err;
+    }
   }
 
   private profileIdIn(graph: IdentityGraph, founder: number): string {

@@ -7,6 +7,8 @@ export {
 } from './customer-profile.js';
 export { type GraphChange, type Identifier, IdentityGraph, type ObservationRef } from './identity-graph.js';
 export { IdentityService, type StitchSummary } from './identity-service.js';
+export { type MatchReview, matchReviews } from './match-reviews.js';
 export { IdentifierNormalizer, type NormalizedIdentifier } from './normalize-identifier.js';
+export type { MatchingSummary } from './probabilistic-pass.js';
 export { type AttributeObservation, type UnifiedAttribute, unifyAttributes } from './survivorship.js';
 export { UnionFind } from './union-find.js';

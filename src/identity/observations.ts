@@ -4,7 +4,7 @@ import type { IdentifierNormalizer } from './normalize-identifier.js';
 
 /** One event or profile record, reduced to the identifiers it carries. */
 export interface Observation {
-  ref: ObservationRef;
+  ref: ObservationRef & { kind: 'event' | 'record' };
   identifiers: Identifier[];
   /** Values that were present but link nothing (blocked or malformed). */
   unusable: number;
@@ -52,7 +52,7 @@ export function recordObservation(row: RecordIdentityRow, normalizer: Identifier
 }
 
 function build(
-  ref: ObservationRef,
+  ref: Observation['ref'],
   raw: readonly [string, string | null][],
   normalizer: IdentifierNormalizer,
 ): Observation {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ComputedTraitSchema, IdentityConfigSchema } from '../core/index.js';
+import { matchReviews } from '../identity/index.js';
 import { route } from './api-routes.js';
 import type { ServerDeps } from './deps.js';
 
@@ -27,6 +28,22 @@ export function identityRoutes({ store, identity }: ServerDeps) {
       summary: 'Recompute every profile from the stored events and records (profile ids are kept)',
       tag: 'identity',
       handler: async () => identity.rebuild(),
+    }),
+    route({
+      method: 'post',
+      path: '/identity/match',
+      summary:
+        'Run the probabilistic rule set over the profile records: matches merge (guardrails apply), near misses go to review',
+      tag: 'identity',
+      handler: async () => identity.match(),
+    }),
+    route({
+      method: 'get',
+      path: '/identity/reviews',
+      summary: 'Record pairs just below the match threshold, strongest first, with the weight of each field',
+      tag: 'identity',
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      handler: async ({ query }) => ({ reviews: await matchReviews(store, query.limit) }),
     }),
     route({
       method: 'get',

@@ -157,6 +157,18 @@ const MIGRATIONS: Migration[] = [
       )`,
       `CREATE TABLE identity_state (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
       `CREATE TABLE identity_profile_moves (old_id VARCHAR NOT NULL, new_id VARCHAR NOT NULL)`,
+      // Probabilistic matches between profile records: merged and refused ones are replayed by a
+      // rebuild; pairs near the threshold wait for review.
+      `CREATE TABLE identity_matches (
+        seq BIGINT NOT NULL,
+        left_record BIGINT NOT NULL,
+        right_record BIGINT NOT NULL,
+        weight DOUBLE PRECISION NOT NULL,
+        probability DOUBLE PRECISION NOT NULL,
+        status VARCHAR NOT NULL,
+        fields ${d.jsonType} NOT NULL,
+        matched_at TIMESTAMPTZ NOT NULL
+      )`,
       `CREATE TABLE computed_traits (name VARCHAR PRIMARY KEY, definition ${d.jsonType} NOT NULL, created_at TIMESTAMPTZ NOT NULL)`,
       `CREATE TABLE profile_traits (profile_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL)`,
       ...(d.name === 'postgres'
