@@ -120,6 +120,39 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
     });
   });
 
+  it('stitches imported customers into profiles and shows one by identifier, with its traits', async () => {
+    const csv = await file('loyalty.csv', 'email,phone,first_name\n A@X.com ,(415) 555-2671,Ann\n');
+    expect((await sluice('sources', 'create', 'loyalty', '--kind', 'profiles')).code).toBe(0);
+    expect((await sluice('import', csv, '--source', 'loyalty')).code).toBe(0);
+    const trait = await sluice('traits', 'create', 'records_seen', '--aggregate', 'count');
+    expect(trait.code, trait.stderr).toBe(0);
+    const bad = await sluice('traits', 'create', 'total', '--aggregate', 'sum');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/sum needs the property to aggregate/);
+
+    const shown = await sluice('profile', 'email:a@x.com');
+    expect(shown.code, shown.stderr).toBe(0);
+    const profile = JSON.parse(shown.stdout) as {
+      id: string;
+      identifiers: { namespace: string; value: string }[];
+    };
+    expect(profile.identifiers.map((i) => `${i.namespace}:${i.value}`).sort()).toEqual([
+      'email:a@x.com',
+      'phone:+14155552671',
+    ]);
+    expect(JSON.parse((await sluice('profile', profile.id)).stdout)).toMatchObject({ id: profile.id });
+    const missing = await sluice('profile', 'email:nobody@x.com');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/identifier "email:nobody@x.com" was not found/);
+
+    const rebuilt = await sluice('identity', 'rebuild');
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ refusals: 0 });
+    expect(JSON.parse((await sluice('profile', 'phone:+1 415 555 2671')).stdout)).toMatchObject({
+      id: profile.id,
+    });
+  });
+
   it('stops with a clear message and exit code 1 on a bad import', async () => {
     const csv = await file('more.csv', 'email\nb@x.com\n');
     const cases: [string[], RegExp][] = [

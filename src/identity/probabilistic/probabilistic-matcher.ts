@@ -1,5 +1,5 @@
 import { buildBlocks, forEachBlockPair } from './blocking.js';
-import { buildComparator, ELSE_LEVEL, EXACT_LEVEL, NULL_LEVEL } from './comparison-levels.js';
+import { buildComparator, ELSE_LEVEL, EXACT_LEVEL, type FieldComparator } from './comparison-levels.js';
 import {
   type FellegiSunterModel,
   levelWeights,
@@ -7,7 +7,7 @@ import {
   probabilityOf,
   thresholdWeight,
 } from './fellegi-sunter-model.js';
-import type { MatchRecord, ScoredPair } from './match-record.js';
+import type { FieldWeight, MatchRecord, ScoredPair } from './match-record.js';
 import { encodeRecords, type PreparedRecords } from './prepared-records.js';
 
 export interface MatchResult {
@@ -52,14 +52,32 @@ export function matchRecords(
   const floor = threshold - ruleSet.reviewBand;
   const start = priorWeight(model);
 
-  // Value codes alone settle most fields (missing, exact, swapped); the string comparisons of the
-  // rest run in order of how much they can move the weight, until the pair cannot reach the floor.
+  const weightOf = (k: number, level: number, left: number) => {
+    const tf = frequencyWeights[k];
+    return level === EXACT_LEVEL && tf !== undefined
+      ? tf[codes[left * stride + slots[k]!]!]!
+      : weights[k]![level]!;
+  };
+  // Value codes settle most fields (missing, exact, swapped) and cheap character bounds most of
+  // the rest (too far apart for any band). Each field still open counts at the best weight its
+  // bounds allow; the string comparisons then run in order of how much they can move the weight,
+  // until the pair can no longer reach the floor. Most candidate pairs never compare a string.
   const fields = comparators.length;
-  const openBest = comparators.map((c, k) => Math.max(...c.openLevels.map((l) => weights[k]![l]!)));
+  const bestFrom = comparators.map((c, k) => {
+    const best = new Float64Array(c.labels.length).fill(weights[k]![ELSE_LEVEL]!);
+    for (let l = c.labels.length - 1; l > ELSE_LEVEL && c.openLevels.includes(l); l--) {
+      best[l] = Math.max(weights[k]![l]!, l + 1 < c.labels.length ? best[l + 1]! : best[l]!);
+    }
+    return best;
+  });
+  const spread = comparators.map(
+    (c, k) => Math.max(...c.openLevels.map((l) => bestFrom[k]![l]!)) - bestFrom[k]![ELSE_LEVEL]!,
+  );
   const openOrder = comparators
     .map((_, k) => k)
     .filter((k) => comparators[k]!.openLevels.length > 0)
-    .sort((a, b) => openBest[b]! - weights[b]![ELSE_LEVEL]! - (openBest[a]! - weights[a]![ELSE_LEVEL]!));
+    .sort((a, b) => spread[b]! - spread[a]!);
+  const optimistic = new Float64Array(fields);
   const open = new Uint8Array(fields);
 
   const kept = new PairBuffer();
@@ -74,18 +92,19 @@ export function matchRecords(
         let w = start;
         let upper = start;
         for (let k = 0; k < fields; k++) {
-          const level = comparators[k]!.quickLevel(i, j);
+          const comparator = comparators[k]!;
+          let level = comparator.quickLevel(i, j);
           if (level < 0) {
-            open[k] = 1;
-            upper += openBest[k]!;
-            continue;
+            level = comparator.reachableLevel(i, j);
+            if (level > EXACT_LEVEL) {
+              open[k] = 1;
+              optimistic[k] = bestFrom[k]![level]!;
+              upper += optimistic[k]!;
+              continue;
+            }
           }
           open[k] = 0;
-          const tf = frequencyWeights[k];
-          const wk =
-            level === EXACT_LEVEL && tf !== undefined
-              ? tf[codes[i * stride + slots[k]!]!]!
-              : weights[k]![level]!;
+          const wk = weightOf(k, level, i);
           w += wk;
           upper += wk;
         }
@@ -93,9 +112,9 @@ export function matchRecords(
           if (upper < floor) return;
           const k = openOrder[x]!;
           if (open[k] === 0) continue;
-          const wk = weights[k]![comparators[k]!.level(i, j)]!;
+          const wk = weightOf(k, comparators[k]!.level(i, j), i);
           w += wk;
-          upper += wk - openBest[k]!;
+          upper += wk - optimistic[k]!;
         }
         if (w >= floor) kept.push(i, j, w);
       },
@@ -104,6 +123,7 @@ export function matchRecords(
     skippedBlocks += result.skippedBlocks;
   });
 
+  const explain = new FieldWeights(comparators, weightOf, (k, left) => codes[left * stride + slots[k]!]!);
   const matches: ScoredPair[] = [];
   const review: ScoredPair[] = [];
   for (let p = 0; p < kept.length; p++) {
@@ -115,20 +135,7 @@ export function matchRecords(
       rightId: records[j]!.id,
       weight,
       probability: probabilityOf(weight),
-      fields: comparators.map((c, k) => {
-        const level = c.level(i, j);
-        const tf = frequencyWeights[k];
-        return {
-          field: c.field,
-          level: c.labels[level]!,
-          weight:
-            level === NULL_LEVEL
-              ? 0
-              : level === EXACT_LEVEL && tf
-                ? tf[codes[i * stride + slots[k]!]!]!
-                : weights[k]![level]!,
-        };
-      }),
+      fields: comparators.map((c, k) => explain.get(k, c.level(i, j), i)),
     };
     (weight >= threshold ? matches : review).push(pair);
   }
@@ -152,6 +159,37 @@ function termFrequencyWeights(codes: Int32Array, valueCount: number, mExact: num
   const weights = new Float64Array(valueCount);
   for (let v = 0; v < valueCount; v++) weights[v] = Math.log2((mExact * present) / counts[v]!);
   return weights;
+}
+
+/**
+ * The `{ field, level, weight }` entries of kept pairs, shared between pairs (frozen): hundreds of
+ * thousands of matches then cost one small array each rather than a dozen objects.
+ */
+class FieldWeights {
+  private readonly shared = new Map<number, FieldWeight>();
+
+  constructor(
+    private readonly comparators: readonly FieldComparator[],
+    private readonly weightOf: (k: number, level: number, left: number) => number,
+    private readonly valueCode: (k: number, left: number) => number,
+  ) {}
+
+  get(k: number, level: number, left: number): FieldWeight {
+    const comparator = this.comparators[k]!;
+    // An exact agreement may weigh by its value (term frequencies): one entry per value then.
+    const variant = level === EXACT_LEVEL ? this.valueCode(k, left) + 1 : 0;
+    const key = (variant * comparator.labels.length + level) * this.comparators.length + k;
+    let entry = this.shared.get(key);
+    if (entry === undefined) {
+      entry = Object.freeze({
+        field: comparator.field,
+        level: comparator.labels[level]!,
+        weight: this.weightOf(k, level, left),
+      });
+      this.shared.set(key, entry);
+    }
+    return entry;
+  }
 }
 
 /** Growable parallel arrays of kept pairs (left, right, weight). */
