@@ -68,7 +68,7 @@ export async function startApp(
     commitDelayMs: config.ingest.commitDelayMs,
     maxPendingEvents: config.ingest.maxPendingEvents,
     dedupeWindowMs: config.ingest.dedupeWindowHours * 3_600_000,
-    onStored: () => identity.notify(),
+    onStored: (firstSeq, events) => identity.offer(firstSeq, events),
   });
   await writer.start();
   const server = createHttpServer({ store, writer, identity, config, version: VERSION });

@@ -1,5 +1,11 @@
 import { assertNever, type ComputedTrait } from '../core/index.js';
-import type { Dialect, SqlValue, Store } from '../store/index.js';
+import {
+  type Dialect,
+  EVENT_PROFILE_ID,
+  EVENT_PROFILE_JOIN,
+  type SqlValue,
+  type Store,
+} from '../store/index.js';
 
 /**
  * One aggregate column of the computed-traits query, e.g. for
@@ -43,10 +49,10 @@ export function traitAggregateSql(trait: ComputedTrait, dialect: Dialect, params
 export function computedTraitsSql(traits: readonly ComputedTrait[], dialect: Dialect, scoped: boolean) {
   const params: SqlValue[] = [];
   const columns = traits.map((t, i) => `${traitAggregateSql(t, dialect, params)} AS t${i}`);
-  const sql = `SELECT i.profile_id AS profile_id, ${columns.join(', ')}
-    FROM events e JOIN event_anchors a ON a.event_seq = e.seq JOIN identifiers i ON i.id = a.identifier_id
-    ${scoped ? 'WHERE i.profile_id IN (SELECT profile_id FROM profile_scope)' : ''}
-    GROUP BY i.profile_id`;
+  const sql = `SELECT ${EVENT_PROFILE_ID} AS profile_id, ${columns.join(', ')}
+    FROM events e ${EVENT_PROFILE_JOIN}
+    WHERE ${EVENT_PROFILE_ID} ${scoped ? 'IN (SELECT profile_id FROM profile_scope)' : 'IS NOT NULL'}
+    GROUP BY ${EVENT_PROFILE_ID}`;
   return { sql, params };
 }
 

@@ -45,11 +45,15 @@ export async function runIdentityPass(
   config: IdentityConfig,
   profileIdOf: (identifierId: number) => string,
   start: PassCursors,
+  /** Events just stored, with consecutive seqs from `start.events + 1`: read from memory, not the store. */
+  fresh: readonly EventIdentityRow[] = [],
 ): Promise<PassResult> {
   const cursors = { ...start };
   const created: number[] = [];
   const firstRef = new Map<number, Observation['ref']>();
   const anchors: IdentityChanges['anchors'] = [];
+  /** The identifiers this pass's events and records belong by, for the profiles it touched. */
+  const touchedIds: number[] = [];
   const audit: AuditEntry[] = [];
   const merged: { founder: number; at: Date }[] = [];
   const sharedIds: number[] = [];
@@ -58,10 +62,12 @@ export async function runIdentityPass(
 
   // The pass covers what was stored when it began; what arrives meanwhile goes to the next one.
   const end = await store.identity.highestSeqs();
+  const inMemory = fresh.length > 0 && fresh[0]!.seq === start.events + 1 ? fresh : [];
   const events = new PagedReader<EventIdentityRow>(
     (after) => store.identity.eventPage(after, Math.min(PAGE, end.events - after)),
     start.events,
     end.events,
+    inMemory.filter((e) => e.seq <= end.events),
   );
   const records = new PagedReader<RecordIdentityRow>(
     (after) => store.identity.recordPage(after, Math.min(PAGE, end.records - after)),
@@ -89,7 +95,8 @@ export async function runIdentityPass(
       firstRef.set(id, observation.ref);
     }
     if (stitched.anchor !== undefined) {
-      anchors.push({ kind: observation.ref.kind, seq: observation.ref.seq, identifierId: stitched.anchor });
+      touchedIds.push(stitched.anchor);
+      if (takeRecord) anchors.push({ recordSeq: observation.ref.seq, identifierId: stitched.anchor });
     }
     for (const change of stitched.changes) {
       audit.push(auditEntry(change, ++cursors.auditSeq, graph, config, profileIdOf));
@@ -123,7 +130,7 @@ export async function runIdentityPass(
   });
   const aliases = aliasesOf(merged, graph, profileIdOf);
   const createdNow = new Set(created);
-  const touched = new Set(anchors.map((a) => finalProfile(a.identifierId)));
+  const touched = new Set(touchedIds.map(finalProfile));
   for (const a of aliases) {
     touched.add(a.profileId);
     touched.add(a.aliasId);
@@ -231,7 +238,14 @@ class PagedReader<T extends { seq: number }> {
     private readonly fetchRange: (afterSeq: number) => Promise<T[]>,
     private after: number,
     private readonly last: number,
-  ) {}
+    /** Rows already at hand that continue from `after` without a gap. */
+    ready: readonly T[] = [],
+  ) {
+    if (ready.length > 0) {
+      this.rows = [...ready];
+      this.after = ready[ready.length - 1]!.seq;
+    }
+  }
 
   async peek(): Promise<T | undefined> {
     // A range may be empty (a gap in the sequence): read on until the last seq.

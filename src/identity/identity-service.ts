@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type IdentityConfig, IdentityConfigSchema, parseOrThrow } from '../core/index.js';
-import type { IdentityChanges, ProfileAlias, Store } from '../store/index.js';
+import { type IdentityConfig, IdentityConfigSchema, parseOrThrow, type StoredEvent } from '../core/index.js';
+import type { EventIdentityRow, IdentityChanges, ProfileAlias, Store } from '../store/index.js';
 import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
+import { eventIdentityRow } from './observations.js';
 import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
+
+/** Most events kept in memory for the next pass; past it, the pass reads them from the store. */
+const MAX_FRESH = 200_000;
 
 export interface StitchSummary {
   observations: number;
@@ -30,6 +34,9 @@ export class IdentityService {
   private readonly profileIds = new Map<number, string>();
   private running: Promise<unknown> | undefined;
   private again = false;
+  /** Events offered by the writer and not yet stitched, consecutive by seq. */
+  private fresh: EventIdentityRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly traits: ComputedTraits;
 
@@ -72,26 +79,52 @@ export class IdentityService {
     return this.serialized(() => this.traits.refresh());
   }
 
-  /** Asks for a stitching pass soon; passes never overlap, and requests made during one coalesce. */
+  /**
+   * Asks for a stitching pass. An idle service starts one at once; under a stream of writes,
+   * requests made during a pass coalesce into one next pass, which waits as long as the last one
+   * took, so stitching takes at most about half of the store's time from ingestion.
+   */
   notify(): void {
     if (this.closed) return;
-    if (this.running) {
+    if (this.running || this.timer) {
       this.again = true;
       return;
     }
+    const started = performance.now();
     this.running = this.catchUp()
       .catch(this.onError)
       .finally(() => {
         this.running = undefined;
-        if (this.again) {
-          this.again = false;
+        if (!this.again || this.closed) return;
+        this.again = false;
+        const gap = Math.min(1000, performance.now() - started);
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
           this.notify();
-        }
+        }, gap);
       });
+  }
+
+  /**
+   * Hands over events the ingest writer just stored (their seqs start at `firstSeq`), so the next
+   * pass need not read them back; then asks for a pass. A gap in the seqs (another writer) or a
+   * backlog past `MAX_FRESH` falls back to reading from the store.
+   */
+  offer(firstSeq: number, events: readonly StoredEvent[]): void {
+    const last = this.fresh[this.fresh.length - 1];
+    const expected = last ? last.seq + 1 : this.cursors.events + 1;
+    if (firstSeq !== expected || this.fresh.length + events.length > MAX_FRESH) this.fresh = [];
+    if (this.fresh.length > 0 || firstSeq === this.cursors.events + 1) {
+      for (const [i, e] of events.entries()) this.fresh.push(eventIdentityRow(firstSeq + i, e));
+    }
+    this.notify();
   }
 
   /** Waits until every event and record stored so far is stitched. */
   async settle(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.again = false;
     while (this.running) await this.running;
     await this.serialized(() => this.catchUp());
   }
@@ -99,6 +132,8 @@ export class IdentityService {
   /** Stitches what was stored since the last pass. */
   async catchUp(): Promise<StitchSummary> {
     const started = performance.now();
+    const fresh = this.fresh;
+    this.fresh = [];
     const pass = await runIdentityPass(
       this.store,
       this.graph,
@@ -106,7 +141,10 @@ export class IdentityService {
       this.config,
       (id) => this.profileIdOf(id),
       this.cursors,
+      fresh,
     );
+    // Offered events the pass did not reach (stored after it began) wait for the next one.
+    this.fresh = [...fresh.filter((e) => e.seq > pass.cursors.events), ...this.fresh];
     if (pass.observations > 0) {
       await this.persist({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
       this.cursors = pass.cursors;
@@ -230,6 +268,8 @@ export class IdentityService {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     while (this.running) await this.running;
   }
 

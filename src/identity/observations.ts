@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../core/index.js';
 import type { EventIdentityRow, RecordIdentityRow } from '../store/index.js';
 import type { Identifier, ObservationRef } from './identity-graph.js';
 import type { IdentifierNormalizer } from './normalize-identifier.js';
@@ -65,4 +66,25 @@ function build(
     else if (n.reason !== 'empty') unusable++;
   }
   return { ref, identifiers, unusable };
+}
+
+/** The identifying fields of an event just stored, as the store would give them back. */
+export function eventIdentityRow(seq: number, e: StoredEvent): EventIdentityRow {
+  const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+  const contextTraits = (e.context.traits ?? {}) as Record<string, unknown>;
+  const device = (e.context.device ?? {}) as Record<string, unknown>;
+  return {
+    seq,
+    source_id: e.sourceId,
+    received_at: e.receivedAt,
+    type: e.type,
+    user_id: e.userId,
+    anonymous_id: e.anonymousId,
+    previous_id: e.previousId,
+    context_email: text(contextTraits.email),
+    context_phone: text(contextTraits.phone),
+    traits_email: text(e.traits.email),
+    traits_phone: text(e.traits.phone),
+    device_id: text(device.id),
+  };
 }

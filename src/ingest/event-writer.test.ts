@@ -117,7 +117,7 @@ describe.each(ENGINES)('EventWriter on %s', (engine) => {
     t.store.events.append = () => {
       t.store.events.append = append;
       writeStarted();
-      return new Promise<void>((_, reject) => {
+      return new Promise<number>((_, reject) => {
         failWrite = reject;
       });
     };

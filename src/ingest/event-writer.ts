@@ -8,8 +8,8 @@ export interface EventWriterOptions {
   /** Beyond this many events waiting, `submit` refuses with a RetryableError (HTTP 429). */
   maxPendingEvents: number;
   dedupeWindowMs: number;
-  /** Called after each commit that stored events (identity resolution stitches them next). */
-  onStored?: () => void;
+  /** Called after each commit with the events it stored and the `seq` of the first. */
+  onStored?: (firstSeq: number, events: readonly StoredEvent[]) => void;
 }
 
 export interface SubmitResult {
@@ -131,10 +131,10 @@ export class EventWriter {
     try {
       // Rejects first: if the events then fail, the clients' retries re-record at most a reject.
       await this.store.rejects.append(rejects);
-      await this.store.events.append(events);
+      const firstSeq = await this.store.events.append(events);
       this.dedupe.expire(Date.now());
       for (const w of waiters) w.resolve();
-      if (events.length > 0) this.options.onStored?.();
+      if (events.length > 0) this.options.onStored?.(firstSeq, events);
       return true;
     } catch (err) {
       // Not stored: forget the ids so that the clients' retries are accepted.

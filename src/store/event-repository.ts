@@ -40,9 +40,9 @@ export interface EventRecord extends StoredEvent {
 export class EventRepository {
   constructor(private readonly db: Database) {}
 
-  /** Appends events in one bulk write; `importId` marks events that came from a file. */
-  async append(events: readonly StoredEvent[], importId: string | null = null): Promise<void> {
-    if (events.length === 0) return;
+  /** Appends events in one bulk write and returns the `seq` of the first (events get consecutive ones). */
+  async append(events: readonly StoredEvent[], importId: string | null = null): Promise<number> {
+    if (events.length === 0) return 0;
     const first = await this.db.reserveSequence('events', events.length);
     const rows = events.map((e, i): SqlValue[] => [
       first + i,
@@ -64,6 +64,7 @@ export class EventRepository {
       importId,
     ]);
     await this.db.bulkInsert('events', COLUMNS, rows, { skipConflicts: true });
+    return first;
   }
 
   /** The newest events first. */
@@ -87,13 +88,21 @@ export class EventRepository {
     return rows.map(toEventRecord);
   }
 
-  /** Events of one profile (through the identifier each event belongs by), newest first. */
+  /**
+   * Events of one profile, newest first: those of its user ids, and those of its anonymous ids
+   * that carry no user id of another profile.
+   */
   async ofProfile(profileId: string, limit: number, type?: EventType): Promise<EventRecord[]> {
     const rows = await this.db.query(
-      `SELECT e.* FROM identifiers i
-       JOIN event_anchors a ON a.identifier_id = i.id
-       JOIN events e ON e.seq = a.event_seq
-       WHERE i.profile_id = $1 ${type ? 'AND e.type = $3' : ''}
+      `WITH ids AS (SELECT namespace, value FROM identifiers WHERE profile_id = $1)
+       SELECT * FROM events e WHERE e.seq IN (
+         SELECT seq FROM events WHERE user_id IN (SELECT value FROM ids WHERE namespace = 'user_id')
+         UNION ALL
+         SELECT ev.seq FROM events ev
+         WHERE ev.anonymous_id IN (SELECT value FROM ids WHERE namespace = 'anonymous_id')
+           AND (ev.user_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM identifiers u WHERE u.namespace = 'user_id' AND u.value = ev.user_id))
+       ) ${type ? 'AND e.type = $3' : ''}
        ORDER BY e.timestamp DESC, e.seq DESC LIMIT $2`,
       type ? [profileId, limit, type] : [profileId, limit],
     );

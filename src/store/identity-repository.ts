@@ -70,7 +70,8 @@ export interface IdentityChanges {
   /** Profiles merged into others: every identifier of `oldId` now belongs to `newId`. */
   moves: { oldId: string; newId: string }[];
   aliases: ProfileAlias[];
-  anchors: { kind: 'event' | 'record'; seq: number; identifierId: number }[];
+  /** The identifier each new profile record belongs by. */
+  anchors: { recordSeq: number; identifierId: number }[];
   audit: AuditEntry[];
   sharedIds: number[];
   state: Record<string, string>;
@@ -194,13 +195,7 @@ export class IdentityRepository {
   async apply(changes: IdentityChanges, options: { replace?: boolean } = {}): Promise<void> {
     await this.db.transaction(async (tx) => {
       if (options.replace) {
-        for (const table of [
-          'identifiers',
-          'record_anchors',
-          'event_anchors',
-          'identity_audit',
-          'profile_aliases',
-        ]) {
+        for (const table of ['identifiers', 'record_anchors', 'identity_audit', 'profile_aliases']) {
           await tx.query(`DELETE FROM ${table}`);
         }
       }
@@ -235,13 +230,11 @@ export class IdentityRepository {
       if (changes.sharedIds.length > 0) {
         await tx.query(`UPDATE identifiers SET shared = TRUE WHERE id IN (${changes.sharedIds.join(',')})`);
       }
-      for (const kind of ['record', 'event'] as const) {
-        await tx.bulkInsert(
-          `${kind}_anchors`,
-          [`${kind}_seq`, 'identifier_id'],
-          changes.anchors.filter((a) => a.kind === kind).map((a) => [a.seq, a.identifierId]),
-        );
-      }
+      await tx.bulkInsert(
+        'record_anchors',
+        ['record_seq', 'identifier_id'],
+        changes.anchors.map((a) => [a.recordSeq, a.identifierId]),
+      );
       await tx.bulkInsert('identity_audit', AUDIT_COLUMNS, changes.audit.map(auditValues));
       if (changes.replaceReviews) await tx.query("DELETE FROM identity_matches WHERE status = 'review'");
       await tx.bulkInsert(
@@ -258,9 +251,13 @@ export class IdentityRepository {
           m.matchedAt,
         ]),
       );
-      for (const [name, value] of Object.entries(changes.state)) {
-        await tx.query('DELETE FROM identity_state WHERE name = $1', [name]);
-        await tx.query('INSERT INTO identity_state (name, value) VALUES ($1, $2)', [name, value]);
+      const state = Object.entries(changes.state);
+      if (state.length > 0) {
+        await tx.query(
+          `INSERT INTO identity_state (name, value) VALUES ${state.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+          state.flat(),
+        );
       }
     });
   }

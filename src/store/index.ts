@@ -2,6 +2,7 @@ export type { ApiKey } from './api-key-repository.js';
 export type { Database, Row, SqlValue } from './database.js';
 export type { Dialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
+export { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
 export type { EventQuery, EventRecord } from './event-repository.js';
 export type {
   AuditEntry,

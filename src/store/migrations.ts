@@ -137,10 +137,10 @@ const MIGRATIONS: Migration[] = [
         founder_value VARCHAR NOT NULL,
         merged_at TIMESTAMPTZ NOT NULL
       )`,
-      // The identifier each profile record and event belongs by (its most trusted usable one): it
-      // never changes, while the identifier's profile follows merges.
+      // The identifier each profile record belongs by (its most trusted usable one): it never
+      // changes, while the identifier's profile follows merges. An event belongs by its user id,
+      // else its anonymous id (see event-profiles.ts), so events need no such row.
       `CREATE TABLE record_anchors (record_seq BIGINT NOT NULL, identifier_id BIGINT NOT NULL)`,
-      `CREATE TABLE event_anchors (event_seq BIGINT NOT NULL, identifier_id BIGINT NOT NULL)`,
       `CREATE TABLE profile_scope (profile_id VARCHAR NOT NULL)`,
       `CREATE TABLE identity_audit (
         seq BIGINT NOT NULL,
@@ -180,8 +180,7 @@ const MIGRATIONS: Migration[] = [
             `CREATE INDEX record_anchors_identifier ON record_anchors (identifier_id)`,
             `CREATE INDEX identity_audit_profile ON identity_audit (profile_id)`,
             `CREATE INDEX identity_audit_other ON identity_audit (other_profile_id)`,
-            `CREATE INDEX event_anchors_identifier ON event_anchors (identifier_id)`,
-            `CREATE INDEX event_anchors_event ON event_anchors (event_seq)`,
+            `CREATE INDEX events_anonymous ON events (anonymous_id)`,
             `CREATE INDEX profile_traits_profile ON profile_traits (profile_id)`,
           ]
         : []),

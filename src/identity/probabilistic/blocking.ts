@@ -31,9 +31,8 @@ export function describeRule(rule: BlockingRule): string {
     .join(' & ');
 }
 
-/** Groups records by the rule's key, in linear time (keys are dense, so a counting sort). */
+/** Groups records by the rule's key, in linear time (keys are dense, so counting sorts, no hashing). */
 export function buildBlocks(columns: RecordColumns, rule: BlockingRule): Blocks {
-  const n = columns.size;
   let keys: Int32Array | undefined;
   let keyCount = 0;
   for (const key of rule.on) {
@@ -41,40 +40,56 @@ export function buildBlocks(columns: RecordColumns, rule: BlockingRule): Blocks 
     if (keys === undefined) {
       keys = part.codes;
       keyCount = part.count;
-      continue;
+    } else {
+      const combined = combineKeys(groupByKey(keys, keyCount), part.codes, part.count);
+      keys = combined.keys;
+      keyCount = combined.count;
     }
-    // Combine (previous key, this part) into a new dense key; the product stays far below 2^53.
-    const combined = new Map<number, number>();
-    const next = new Int32Array(n);
-    for (let r = 0; r < n; r++) {
-      const k = keys[r]!;
-      const p = part.codes[r]!;
-      if (k < 0 || p < 0) {
-        next[r] = -1;
-        continue;
-      }
-      const pair = k * part.count + p;
-      let id = combined.get(pair);
-      if (id === undefined) {
-        id = combined.size;
-        combined.set(pair, id);
-      }
-      next[r] = id;
-    }
-    keys = next;
-    keyCount = combined.size;
   }
   if (keys === undefined) throw new Error('a blocking rule needs at least one key');
+  return { rule, keys, ...groupByKey(keys, keyCount) };
+}
+
+/** Record indices ordered by key (counting sort), with where each key's run starts. */
+function groupByKey(keys: Int32Array, keyCount: number): { order: Int32Array; starts: Int32Array } {
   const starts = new Int32Array(keyCount + 1);
-  for (let r = 0; r < n; r++) if (keys[r]! >= 0) starts[keys[r]! + 1]!++;
+  for (let r = 0; r < keys.length; r++) if (keys[r]! >= 0) starts[keys[r]! + 1]!++;
   for (let b = 0; b < keyCount; b++) starts[b + 1]! += starts[b]!;
   const fill = starts.slice(0, keyCount);
   const order = new Int32Array(starts[keyCount]!);
-  for (let r = 0; r < n; r++) {
+  for (let r = 0; r < keys.length; r++) {
     const k = keys[r]!;
     if (k >= 0) order[fill[k]!++] = r;
   }
-  return { rule, keys, order, starts };
+  return { order, starts };
+}
+
+/**
+ * Dense keys of (previous key, part) pairs: within each group of the previous key, the first
+ * record with a given part opens a new key (`seenIn` says in which group a part was last seen).
+ */
+function combineKeys(
+  groups: { order: Int32Array; starts: Int32Array },
+  part: Int32Array,
+  partCount: number,
+): { keys: Int32Array; count: number } {
+  const keys = new Int32Array(part.length).fill(-1);
+  const seenIn = new Int32Array(partCount).fill(-1);
+  const keyOf = new Int32Array(partCount);
+  let count = 0;
+  for (let g = 0; g + 1 < groups.starts.length; g++) {
+    for (let x = groups.starts[g]!; x < groups.starts[g + 1]!; x++) {
+      const r = groups.order[x]!;
+      const p = part[r]!;
+      if (p < 0) continue;
+      if (seenIn[p] !== g) {
+        seenIn[p] = g;
+        keyOf[p] = count++;
+      }
+      keys[r] = keyOf[p]!;
+    }
+  }
+  return { keys, count };
 }
 
 /** Per record, a dense code of the (transformed) key value, -1 when missing or empty after the transform. */

@@ -4,12 +4,12 @@ export interface MatchRecord {
   fields: Readonly<Record<string, string | number | null | undefined>>;
 }
 
-/** How one field contributed to a pair's match weight. */
+/** How one field contributed to a pair's match weight (shared between pairs, so read-only). */
 export interface FieldWeight {
-  field: string;
+  readonly field: string;
   /** The comparison level the pair fell in: `exact`, `jaro_winkler>=0.92`, `else`, `null`, ... */
-  level: string;
-  weight: number;
+  readonly level: string;
+  readonly weight: number;
 }
 
 /** A compared pair with its total match weight (log2 odds) and the probability it is one person. */

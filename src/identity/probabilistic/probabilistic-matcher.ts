@@ -1,5 +1,5 @@
 import { buildBlocks, forEachBlockPair } from './blocking.js';
-import { buildComparator, ELSE_LEVEL, EXACT_LEVEL, type FieldComparator } from './comparison-levels.js';
+import { buildComparator, EXACT_LEVEL, QuickLevels } from './comparison-levels.js';
 import {
   type FellegiSunterModel,
   levelWeights,
@@ -7,8 +7,12 @@ import {
   probabilityOf,
   thresholdWeight,
 } from './fellegi-sunter-model.js';
-import type { FieldWeight, MatchRecord, ScoredPair } from './match-record.js';
+import { FieldWeights } from './field-weights.js';
+import type { MatchRecord, ScoredPair } from './match-record.js';
+import { PairBuffer } from './pair-buffer.js';
+import { BELOW_FLOOR, PairScorer } from './pair-scorer.js';
 import { encodeRecords, type PreparedRecords } from './prepared-records.js';
+import { termFrequencyWeights } from './term-frequencies.js';
 
 export interface MatchResult {
   /** Pairs at or above the threshold, strongest first: they merge like deterministic links. */
@@ -58,27 +62,12 @@ export function matchRecords(
       ? tf[codes[left * stride + slots[k]!]!]!
       : weights[k]![level]!;
   };
-  // Value codes settle most fields (missing, exact, swapped) and cheap character bounds most of
-  // the rest (too far apart for any band). Each field still open counts at the best weight its
-  // bounds allow; the string comparisons then run in order of how much they can move the weight,
-  // until the pair can no longer reach the floor. Most candidate pairs never compare a string.
-  const fields = comparators.length;
-  const bestFrom = comparators.map((c, k) => {
-    const best = new Float64Array(c.labels.length).fill(weights[k]![ELSE_LEVEL]!);
-    for (let l = c.labels.length - 1; l > ELSE_LEVEL && c.openLevels.includes(l); l--) {
-      best[l] = Math.max(weights[k]![l]!, l + 1 < c.labels.length ? best[l + 1]! : best[l]!);
-    }
-    return best;
+  const scorer = new PairScorer(comparators, new QuickLevels(ruleSet.fields, columns), columns, {
+    levels: weights,
+    exactByValue: frequencyWeights,
+    start,
+    floor,
   });
-  const spread = comparators.map(
-    (c, k) => Math.max(...c.openLevels.map((l) => bestFrom[k]![l]!)) - bestFrom[k]![ELSE_LEVEL]!,
-  );
-  const openOrder = comparators
-    .map((_, k) => k)
-    .filter((k) => comparators[k]!.openLevels.length > 0)
-    .sort((a, b) => spread[b]! - spread[a]!);
-  const optimistic = new Float64Array(fields);
-  const open = new Uint8Array(fields);
 
   const kept = new PairBuffer();
   let candidatePairs = 0;
@@ -89,34 +78,7 @@ export function matchRecords(
       b,
       (i, j) => {
         candidatePairs++;
-        let w = start;
-        let upper = start;
-        for (let k = 0; k < fields; k++) {
-          const comparator = comparators[k]!;
-          let level = comparator.quickLevel(i, j);
-          if (level < 0) {
-            level = comparator.reachableLevel(i, j);
-            if (level > EXACT_LEVEL) {
-              open[k] = 1;
-              optimistic[k] = bestFrom[k]![level]!;
-              upper += optimistic[k]!;
-              continue;
-            }
-          }
-          open[k] = 0;
-          const wk = weightOf(k, level, i);
-          w += wk;
-          upper += wk;
-        }
-        for (let x = 0; x < openOrder.length; x++) {
-          if (upper < floor) return;
-          const k = openOrder[x]!;
-          if (open[k] === 0) continue;
-          const wk = weightOf(k, comparators[k]!.level(i, j), i);
-          w += wk;
-          upper += wk - optimistic[k]!;
-        }
-        if (w >= floor) kept.push(i, j, w);
+        if (scorer.score(i, j) !== BELOW_FLOOR) kept.push(i, j);
       },
       { earlier: blocks.slice(0, r) },
     );
@@ -129,13 +91,16 @@ export function matchRecords(
   for (let p = 0; p < kept.length; p++) {
     const i = kept.left[p]!;
     const j = kept.right[p]!;
-    const weight = kept.weight[p]!;
+    const fields = comparators.map((c, k) => explain.get(k, c.level(i, j), i));
+    // The exact weight; the scorer's fixed point kept a little slack below the floor.
+    const weight = fields.reduce((sum, f) => sum + f.weight, start);
+    if (weight < floor) continue;
     const pair: ScoredPair = {
       leftId: records[i]!.id,
       rightId: records[j]!.id,
       weight,
       probability: probabilityOf(weight),
-      fields: comparators.map((c, k) => explain.get(k, c.level(i, j), i)),
+      fields,
     };
     (weight >= threshold ? matches : review).push(pair);
   }
@@ -145,73 +110,4 @@ export function matchRecords(
     review: review.sort(strongestFirst),
     stats: { records: records.length, candidatePairs, skippedBlocks },
   };
-}
-
-/** Per value code, the weight of an exact agreement on that value: log2(m_exact / frequency). */
-function termFrequencyWeights(codes: Int32Array, valueCount: number, mExact: number): Float64Array {
-  const counts = new Int32Array(valueCount);
-  let present = 0;
-  for (const code of codes) {
-    if (code < 0) continue;
-    counts[code]!++;
-    present++;
-  }
-  const weights = new Float64Array(valueCount);
-  for (let v = 0; v < valueCount; v++) weights[v] = Math.log2((mExact * present) / counts[v]!);
-  return weights;
-}
-
-/**
- * The `{ field, level, weight }` entries of kept pairs, shared between pairs (frozen): hundreds of
- * thousands of matches then cost one small array each rather than a dozen objects.
- */
-class FieldWeights {
-  private readonly shared = new Map<number, FieldWeight>();
-
-  constructor(
-    private readonly comparators: readonly FieldComparator[],
-    private readonly weightOf: (k: number, level: number, left: number) => number,
-    private readonly valueCode: (k: number, left: number) => number,
-  ) {}
-
-  get(k: number, level: number, left: number): FieldWeight {
-    const comparator = this.comparators[k]!;
-    // An exact agreement may weigh by its value (term frequencies): one entry per value then.
-    const variant = level === EXACT_LEVEL ? this.valueCode(k, left) + 1 : 0;
-    const key = (variant * comparator.labels.length + level) * this.comparators.length + k;
-    let entry = this.shared.get(key);
-    if (entry === undefined) {
-      entry = Object.freeze({
-        field: comparator.field,
-        level: comparator.labels[level]!,
-        weight: this.weightOf(k, level, left),
-      });
-      this.shared.set(key, entry);
-    }
-    return entry;
-  }
-}
-
-/** Growable parallel arrays of kept pairs (left, right, weight). */
-class PairBuffer {
-  left = new Int32Array(1024);
-  right = new Int32Array(1024);
-  weight = new Float64Array(1024);
-  length = 0;
-
-  push(left: number, right: number, weight: number): void {
-    if (this.length === this.left.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T, b: T): T => {
-        b.set(a);
-        return b;
-      };
-      this.left = grow(this.left, new Int32Array(this.length * 2));
-      this.right = grow(this.right, new Int32Array(this.length * 2));
-      this.weight = grow(this.weight, new Float64Array(this.length * 2));
-    }
-    this.left[this.length] = left;
-    this.right[this.length] = right;
-    this.weight[this.length] = weight;
-    this.length++;
-  }
 }
