@@ -194,7 +194,7 @@ function parseJson(body: Buffer): unknown {
   let value: unknown;
   try {
     const text = body.toString('utf8');
-    value = JSON.parse(text, UNSTORABLE_ESCAPE.test(text) ? storableText : undefined);
+    value = JSON.parse(text);
   } catch (err) {
     throw new UserError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
@@ -202,19 +202,6 @@ function parseJson(body: Buffer): unknown {
     throw new UserError('invalid_json', 'the body must be a JSON object');
   }
   return value;
-}
-
-// PostgreSQL stores neither NUL nor unpaired surrogates, and one such event would fail the whole
-// group commit. JSON carries them only as escapes, so a look at the text spares the common case.
-const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
-const UNSTORABLE_CHAR = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** A `JSON.parse` reviver replacing NUL and unpaired surrogates, in values and keys, with U+FFFD. */
-function storableText(_key: string, value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(UNSTORABLE_CHAR, '\ufffd');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(UNSTORABLE_CHAR, '\ufffd'), v]));
 }
 
 /** The write key from `Authorization: Basic base64(writeKey:)`. */

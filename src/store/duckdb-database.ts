@@ -9,6 +9,7 @@ import {
 import { UserError } from '../core/index.js';
 import type { Database, Row, SqlValue } from './database.js';
 import { duckdbDialect } from './dialect.js';
+import { storableText } from './storable-text.js';
 
 /** DuckDB behind the `Database` seam: a small pool of connections over one instance. */
 export class DuckDBDatabase implements Database {
@@ -201,7 +202,7 @@ function cellConverter(typeId: DuckDBTypeId): (v: Exclude<SqlValue, null>) => Du
     case DuckDBTypeId.TIMESTAMP_TZ:
       return (v) => new DuckDBTimestampTZValue(BigInt(toMillis(v)) * 1000n);
     default:
-      return (v) => (v instanceof Date ? v.toISOString() : String(v));
+      return (v) => (v instanceof Date ? v.toISOString() : storableText(String(v)));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { EventType, StoredEvent } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
 import { readJson } from './dialect.js';
+import { storableJson } from './storable-text.js';
 
 const COLUMNS = [
   'seq',
@@ -58,9 +59,9 @@ export class EventRepository {
       e.originalTimestamp,
       e.sentAt,
       e.receivedAt,
-      JSON.stringify(e.properties),
-      JSON.stringify(e.traits),
-      JSON.stringify(e.context),
+      storableJson(e.properties),
+      storableJson(e.traits),
+      storableJson(e.context),
       importId,
     ]);
     await this.db.bulkInsert('events', COLUMNS, rows, { skipConflicts: true });

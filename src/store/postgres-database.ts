@@ -4,6 +4,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Database, Row, SqlValue } from './database.js';
 import { postgresDialect } from './dialect.js';
+import { storableText } from './storable-text.js';
 
 // BIGINT (count(*), sequences) as number: our counters stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -120,7 +121,7 @@ async function copyRows(
 /** One cell in COPY's text format. */
 function copyText(v: SqlValue): string {
   if (v === null || v === undefined) return '\\N';
-  const s = v instanceof Date ? v.toISOString() : String(v);
+  const s = v instanceof Date ? v.toISOString() : storableText(String(v));
   return s.replace(/[\\\n\r\t]/g, (c) =>
     c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
   );

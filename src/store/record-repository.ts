@@ -1,5 +1,6 @@
 import type { Database, SqlValue } from './database.js';
 import { readJson } from './dialect.js';
+import { storableJson } from './storable-text.js';
 
 /** A profile record as received from a profile source: raw identifier values and typed attributes. */
 export interface ProfileRecord {
@@ -37,8 +38,8 @@ export class RecordRepository {
       r.sourceId,
       r.importId,
       r.rowNumber,
-      JSON.stringify(r.identifiers),
-      JSON.stringify(r.attributes),
+      storableJson(r.identifiers),
+      storableJson(r.attributes),
       r.receivedAt,
     ]);
     await this.db.bulkInsert('profile_records', COLUMNS, rows);

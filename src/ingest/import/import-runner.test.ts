@@ -100,6 +100,14 @@ describe.each(ENGINES)('file imports on %s', (engine) => {
     ).toBe(true);
   });
 
+  it('stores text PostgreSQL cannot hold (NUL, unpaired surrogates) as U+FFFD, without failing the file', async () => {
+    const csv = `email,name\na@x.com,A\u0000nn\nb@x.com,B\ud800ob\nc@x.com,Cat\n`;
+    const report = await importFile(t.store, { source: profiles, path: await file('nul.csv', csv) });
+    expect(report).toMatchObject({ rowsRead: 3, rowsStored: 3, rowsRejected: 0 });
+    const names = (await t.store.records.list(profiles.id, 10)).map((r) => r.attributes.name).sort();
+    expect(names).toEqual(['A\ufffdnn', 'B\ufffdob', 'Cat']);
+  });
+
   it('is idempotent: the same content imported again stores nothing more', async () => {
     const path = await file('c.csv', 'email,name\na@x.com,Ann\nb@x.com,Bob\n');
     const first = await importFile(t.store, { source: profiles, path });
