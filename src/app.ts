@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import { UserError } from './core/index.js';
 import { type DemoOptions, loadDemoWorkspace } from './demo/index.js';
 import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
@@ -44,6 +45,22 @@ export async function startApp(
   options: { schema?: string; demo?: Partial<DemoOptions> } = {},
 ) {
   const store = await openConfiguredStore(config, options.schema);
+  try {
+    return await startOnStore(store, config, log, options);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOnStore(
+  store: Store,
+  config: Config,
+  log: Logger,
+  options: { demo?: Partial<DemoOptions> },
+): Promise<RunningApp> {
+  // A revoked configured key stops the start before anything else happens.
+  const createdAdminKey = await ensureAdminKey(store, config);
   // Loaded before listening, so that /health means the demo is there too (about 15 s at full size).
   if (config.demo && (await store.sources.list()).length === 0) {
     log.info('Empty store: loading the demo workspace (SLUICE_DEMO=false to skip)...');
@@ -60,7 +77,6 @@ export async function startApp(
       `Identity: ${stitched.observations} events and records stitched into ${stitched.profiles} profiles in ${stitched.seconds.toFixed(1)} s`,
     );
   }
-  const createdAdminKey = await ensureAdminKey(store, config);
   if (createdAdminKey) {
     log.info(`Created the first admin API key (shown once, keep it): ${createdAdminKey}`);
   }
@@ -100,7 +116,12 @@ export async function startApp(
 /** Registers `SLUICE_ADMIN_KEY`, or on a store without any key creates one and returns it. */
 async function ensureAdminKey(store: Store, config: Config): Promise<string | undefined> {
   if (config.adminKey) {
-    await store.apiKeys.ensure('SLUICE_ADMIN_KEY', config.adminKey);
+    if ((await store.apiKeys.ensure('SLUICE_ADMIN_KEY', config.adminKey)) === 'revoked') {
+      throw new UserError(
+        'admin_key_revoked',
+        'SLUICE_ADMIN_KEY is a key that was revoked: set a new one (a revoked key is never accepted again)',
+      );
+    }
     return undefined;
   }
   if ((await store.apiKeys.count()) > 0) return undefined;

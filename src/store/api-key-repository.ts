@@ -29,9 +29,17 @@ export class ApiKeyRepository {
   }
 
   /** Registers a key given by configuration (`SLUICE_ADMIN_KEY`) unless it is already known. */
-  async ensure(name: string, key: string): Promise<void> {
-    const rows = await this.db.query('SELECT id FROM api_keys WHERE key_hash = $1', [hashKey(key)]);
-    if (rows.length === 0) await this.create(name, key);
+  /** Registers a key given by configuration; says `revoked` when it was revoked (it stays so). */
+  async ensure(name: string, key: string): Promise<'created' | 'active' | 'revoked'> {
+    const rows = await this.db.query<{ revoked_at: Date | null }>(
+      'SELECT revoked_at FROM api_keys WHERE key_hash = $1',
+      [hashKey(key)],
+    );
+    if (rows.length === 0) {
+      await this.create(name, key);
+      return 'created';
+    }
+    return rows[0]!.revoked_at ? 'revoked' : 'active';
   }
 
   async count(): Promise<number> {
