@@ -5,14 +5,19 @@ import type { Store } from '../store/index.js';
 import { withStoreOptions } from './options.js';
 import { withStore } from './source-commands.js';
 
-/** Opens the store and the identity graph (stitching anything not yet stitched) for one command. */
+/**
+ * Opens the store and the identity graph for one command, first stitching anything not yet
+ * stitched. Reading commands stitch only on DuckDB, whose file this process holds alone; on
+ * PostgreSQL a running server is the graph's writer.
+ */
 function withIdentity<T>(
   opts: Record<string, unknown>,
   fn: (store: Store, identity: IdentityService) => Promise<T>,
+  mode: 'read' | 'write' = 'write',
 ) {
   return withStore(opts, async (store) => {
     const identity = await IdentityService.open(store);
-    await identity.catchUp();
+    if (mode === 'write' || store.engine === 'duckdb') await identity.catchUp();
     return fn(store, identity);
   });
 }
@@ -41,10 +46,11 @@ export function registerIdentityCommands(program: Command): void {
   withStoreOptions(identity.command('status'))
     .description('The identity settings in force and the graph in numbers')
     .action(async (opts) => {
-      const status = await withIdentity(opts, async (store, service) => ({
-        config: service.identityConfig,
-        stats: await store.identity.stats(),
-      }));
+      const status = await withIdentity(
+        opts,
+        async (store, service) => ({ config: service.identityConfig, stats: await store.identity.stats() }),
+        'read',
+      );
       console.log(JSON.stringify(status, null, 2));
     });
 
@@ -52,22 +58,27 @@ export function registerIdentityCommands(program: Command): void {
     .description('Show a customer: by identifier (email:ann@example.com) or by profile id')
     .option('--events <n>', 'how many recent events to show', '10')
     .action(async (identifier: string, opts) => {
-      const profile = await withIdentity(opts, async (store, service) => {
-        let id = identifier;
-        if (!identifier.startsWith('p_')) {
-          const ref = parseOrThrow(IdentifierRefSchema, identifier, 'identifier');
-          const namespace = ref.slice(0, ref.indexOf(':'));
-          const normalized = service.normalizer.normalize(namespace, ref.slice(ref.indexOf(':') + 1));
-          const found = normalized.ok
-            ? await store.identity.findIdentifier(namespace, normalized.value)
-            : undefined;
-          if (!found) throw new NotFoundError('identifier', identifier);
-          id = found.profileId;
-        }
-        const p = await customerProfile(store, service.identityConfig, id, Number(opts.events));
-        if (!p) throw new NotFoundError('profile', identifier);
-        return p;
-      });
+      const profile = await withIdentity(
+        opts,
+        async (store, service) => {
+          let id = identifier;
+          // Profile ids have no colon; identifiers are namespace:value.
+          if (identifier.includes(':')) {
+            const ref = parseOrThrow(IdentifierRefSchema, identifier, 'identifier');
+            const namespace = ref.slice(0, ref.indexOf(':'));
+            const normalized = service.normalizer.normalize(namespace, ref.slice(ref.indexOf(':') + 1));
+            const found = normalized.ok
+              ? await store.identity.findIdentifier(namespace, normalized.value)
+              : undefined;
+            if (!found) throw new NotFoundError('identifier', identifier);
+            id = found.profileId;
+          }
+          const p = await customerProfile(store, service.identityConfig, id, Number(opts.events));
+          if (!p) throw new NotFoundError('profile', identifier);
+          return p;
+        },
+        'read',
+      );
       console.log(JSON.stringify(profile, null, 2));
     });
 

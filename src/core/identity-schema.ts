@@ -18,6 +18,24 @@ export const SurvivorshipRuleSchema = z.discriminatedUnion('rule', [
 ]);
 export type SurvivorshipRule = z.output<typeof SurvivorshipRuleSchema>;
 
+const DEFAULT_LIMITS: Record<string, number> = {
+  user_id: 1,
+  customer_id: 1,
+  loyalty_id: 1,
+  email: 5,
+  phone: 5,
+  device_id: 20,
+};
+
+const pattern = z.string().refine((p) => {
+  try {
+    new RegExp(p, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
 /**
  * How identifiers are stitched into profiles. The defaults suit a brand with accounts, a CRM and a
  * loyalty programme; every part can be overridden.
@@ -34,11 +52,13 @@ export const IdentityConfigSchema = z.object({
   /** At most this many identifiers of a namespace per profile; a link that would exceed it is refused. */
   limits: z
     .record(namespace, z.number().int().min(1))
-    .default({ user_id: 1, customer_id: 1, loyalty_id: 1, email: 5, phone: 5, device_id: 20 }),
+    .default({})
+    // Given limits override the defaults one by one; the others stay.
+    .transform((limits) => ({ ...DEFAULT_LIMITS, ...limits })),
   /** Limit for custom namespaces not in `limits` (they are usually one-per-person keys). */
   defaultLimit: z.number().int().min(1).default(1),
   /** Values that link nothing: regular expressions matched against the normalized value. */
-  blocked: z.record(z.union([namespace, z.literal('*')]), z.array(z.string())).default({
+  blocked: z.record(z.union([namespace, z.literal('*')]), z.array(pattern)).default({
     '*': ['^(null|none|nil|unknown|undefined|n/?a|test|-|0)$'],
     email: ['^test@test\\.com$', '^test@example\\.com$', '^(no|none|noemail|no-reply|noreply|donotreply)@'],
     phone: ['^\\+?0+$', '^\\+?1?(\\d)\\1{9}$', '^\\+1?1234567890$'],

@@ -26,7 +26,7 @@ describe('matching rule set schema', () => {
     expect(set.reviewBand).toBe(4);
     expect(set.em).toMatchObject({
       maxIterations: 30,
-      sampleSize: 1_000_000,
+      sampleSize: 300_000,
       uSampleSize: 1_000_000,
       seed: 1,
     });

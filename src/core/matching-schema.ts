@@ -127,7 +127,7 @@ export const EmSettingsSchema = z.object({
   /** Stop when no m probability moves by more than this. */
   tolerance: z.number().positive().default(1e-5),
   /** Candidate pairs sampled per training session (and to estimate the share of matches). */
-  sampleSize: z.number().int().min(1000).default(1_000_000),
+  sampleSize: z.number().int().min(1000).default(300_000),
   /** Random record pairs sampled to estimate u (all pairs when there are fewer). */
   uSampleSize: z.number().int().min(1000).default(1_000_000),
   /** The share of matches among a session's candidate pairs that EM starts from. */

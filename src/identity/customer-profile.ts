@@ -43,7 +43,7 @@ export async function customerProfile(
   const [identifiers, records, identifies, events, traits] = await Promise.all([
     store.identity.identifiersOf(resolved.id),
     store.identity.recordsOf(resolved.id),
-    store.events.ofProfile(resolved.id, 1000, 'identify'),
+    store.events.ofProfile(resolved.id, 10_000, 'identify'),
     store.events.ofProfile(resolved.id, recentEvents),
     store.identity.traitsOf(resolved.id),
   ]);
@@ -67,7 +67,7 @@ export async function customerProfile(
         name,
         value,
         source: sourceName(e.sourceId),
-        at: e.timestamp,
+        at: e.receivedAt,
         ref: `event:${e.messageId}`,
       });
     }

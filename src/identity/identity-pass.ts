@@ -100,13 +100,20 @@ export async function runIdentityPass(
     }
     for (const change of stitched.changes) {
       audit.push(auditEntry(change, ++cursors.auditSeq, graph, config, profileIdOf));
-      if (change.kind === 'merge') {
-        result.merges++;
-        merged.push({ founder: change.merged, at: change.ref.at });
-      } else if (change.kind === 'refusal') result.refusals++;
-      else {
-        result.flagged++;
-        sharedIds.push(change.identifier);
+      switch (change.kind) {
+        case 'merge':
+          result.merges++;
+          merged.push({ founder: change.merged, at: change.ref.at });
+          break;
+        case 'refusal':
+          result.refusals++;
+          break;
+        case 'flagged':
+          result.flagged++;
+          sharedIds.push(change.identifier);
+          break;
+        default:
+          assertNever(change);
       }
     }
   }

@@ -203,4 +203,81 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await identity.catchUp()).toMatchObject({ profiles: 2, refusals: 0, unusable: 4 });
     expect(await t.store.identity.findIdentifier('email', 'test@test.com')).toBeUndefined();
   });
+
+  it('recovers from a pass that fails part way: nothing stitched is lost, and it opens again', async () => {
+    const identity = await IdentityService.open(t.store);
+    for (let i = 0; i < 5; i++) await record(t.store, crm, `CRM-${i}`, { customer_id: [`C${i}`] });
+    await event(t.store, web, { userId: 'U1', anonymousId: 'a1' });
+    // The pass stitches a first range of events and records in memory, then a read fails.
+    const { highestSeqs, eventPage } = t.store.identity;
+    t.store.identity.highestSeqs = async () => {
+      const real = await highestSeqs.call(t.store.identity);
+      return { ...real, events: real.events + 50_000 };
+    };
+    let pages = 0;
+    t.store.identity.eventPage = (after, span) =>
+      ++pages > 1
+        ? Promise.reject(new Error('disk went away'))
+        : eventPage.call(t.store.identity, after, span);
+    await expect(identity.catchUp()).rejects.toThrow('disk went away');
+    t.store.identity.highestSeqs = highestSeqs;
+    t.store.identity.eventPage = eventPage;
+    expect(await identity.catchUp()).toMatchObject({ observations: 6, identifiers: 7, profiles: 6 });
+    expect((await t.store.identity.stats()).identifiers).toMatchObject({ customer_id: 5, user_id: 1 });
+    const again = await IdentityService.open(t.store);
+    expect(await again.catchUp()).toMatchObject({ observations: 0, identifiers: 7 });
+  });
+
+  it('reads offered events as the store keeps them, so a restart sees the same identifiers', async () => {
+    const identity = await IdentityService.open(t.store);
+    const stored = {
+      messageId: 'nul',
+      sourceId: web,
+      type: 'identify' as const,
+      userId: 'u\u0000x',
+      anonymousId: 'a-1',
+      event: null,
+      groupId: null,
+      previousId: null,
+      timestamp: tick(),
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: new Date(clock),
+      properties: {},
+      traits: { email: 'Ann@Example.com' },
+      context: { device: { id: 42 } },
+    };
+    const firstSeq = await t.store.events.append([stored]);
+    identity.offer(firstSeq, [stored]);
+    await identity.settle();
+    const fromMemory = (
+      await t.store.identity.identifiersOf((await profileOf(t.store, 'anonymous_id', 'a-1'))!)
+    ).map((i) => `${i.namespace}:${i.value}`);
+    expect(fromMemory.sort()).toEqual([
+      'anonymous_id:a-1',
+      'device_id:42',
+      'email:ann@example.com',
+      'user_id:u\ufffdx',
+    ]);
+    await identity.rebuild();
+    const rebuilt = (
+      await t.store.identity.identifiersOf((await profileOf(t.store, 'anonymous_id', 'a-1'))!)
+    ).map((i) => `${i.namespace}:${i.value}`);
+    expect(rebuilt.sort()).toEqual(fromMemory);
+    const reopened = await IdentityService.open(t.store);
+    expect(await reopened.catchUp()).toMatchObject({ identifiers: 4 });
+  });
+
+  it('stitches writes that asked for a pass while a rebuild ran', async () => {
+    const identity = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'] });
+    const rebuilding = identity.rebuild();
+    await record(t.store, crm, 'CRM-2', { customer_id: ['C2'] });
+    identity.notify();
+    await rebuilding;
+    for (let i = 0; i < 100 && !(await profileOf(t.store, 'customer_id', 'C2')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await profileOf(t.store, 'customer_id', 'C2')).toBeDefined();
+  });
 });

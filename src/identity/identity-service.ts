@@ -31,11 +31,15 @@ export class IdentityService {
   private currentNormalizer: IdentifierNormalizer;
   private cursors: PassCursors = { events: 0, records: 0, auditSeq: 0 };
   private salt = '';
-  private readonly profileIds = new Map<number, string>();
+  private profileIds = new Map<number, string>();
   private running: Promise<unknown> | undefined;
   private again = false;
   /** Events offered by the writer and not yet stitched, consecutive by seq. */
   private fresh: EventIdentityRow[] = [];
+  /** The seq of the last event offered. */
+  private offeredThrough = 0;
+  /** Set when a failed pass left the graph in memory unlike the store: reload before the next. */
+  private stale = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly traits: ComputedTraits;
@@ -62,6 +66,7 @@ export class IdentityService {
       auditSeq: Number(state.audit_seq ?? 0),
     };
     await service.loadGraph();
+    service.offeredThrough = service.cursors.events;
     return service;
   }
 
@@ -72,6 +77,11 @@ export class IdentityService {
   /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
   get normalizer(): IdentifierNormalizer {
     return this.currentNormalizer;
+  }
+
+  /** Deletes a computed trait and its values, between passes (so no refresh writes them again). */
+  deleteTrait(name: string): Promise<void> {
+    return this.serialized(() => this.store.traits.delete(name));
   }
 
   /** Recomputes every computed trait for every profile (after a trait is declared). */
@@ -111,12 +121,15 @@ export class IdentityService {
    * backlog past `MAX_FRESH` falls back to reading from the store.
    */
   offer(firstSeq: number, events: readonly StoredEvent[]): void {
-    const last = this.fresh[this.fresh.length - 1];
-    const expected = last ? last.seq + 1 : this.cursors.events + 1;
-    if (firstSeq !== expected || this.fresh.length + events.length > MAX_FRESH) this.fresh = [];
-    if (this.fresh.length > 0 || firstSeq === this.cursors.events + 1) {
-      for (const [i, e] of events.entries()) this.fresh.push(eventIdentityRow(firstSeq + i, e));
+    const rows = events.map((e, i) => eventIdentityRow(firstSeq + i, e));
+    if (firstSeq === this.offeredThrough + 1 && this.fresh.length + rows.length <= MAX_FRESH) {
+      this.fresh.push(...rows);
+    } else {
+      // Not continuing what was offered (another writer stored events between): a new run, which
+      // a pass uses only once its cursor reaches it.
+      this.fresh = rows.length <= MAX_FRESH ? rows : [];
     }
+    this.offeredThrough = firstSeq + events.length - 1;
     this.notify();
   }
 
@@ -131,28 +144,37 @@ export class IdentityService {
 
   /** Stitches what was stored since the last pass. */
   async catchUp(): Promise<StitchSummary> {
+    if (this.stale) await this.reload();
     const started = performance.now();
     const fresh = this.fresh;
     this.fresh = [];
-    const pass = await runIdentityPass(
-      this.store,
-      this.graph,
-      this.currentNormalizer,
-      this.config,
-      (id) => this.profileIdOf(id),
-      this.cursors,
-      fresh,
-    );
-    // Offered events the pass did not reach (stored after it began) wait for the next one.
-    this.fresh = [...fresh.filter((e) => e.seq > pass.cursors.events), ...this.fresh];
-    if (pass.observations > 0) {
-      await this.persist({ ...pass.changes, state: { ...pass.changes.state, salt: this.salt } });
-      this.cursors = pass.cursors;
-      // A pass that touched most profiles (a first load) is cheaper recomputed whole.
-      const touched = pass.touchedProfiles;
-      await this.traits.refresh(touched.length > 20_000 ? undefined : touched);
+    try {
+      const pass = await runIdentityPass(
+        this.store,
+        this.graph,
+        this.currentNormalizer,
+        this.config,
+        (id) => this.profileIdOf(id),
+        this.cursors,
+        fresh,
+      );
+      // Offered events the pass did not reach (stored after it began) wait for the next one.
+      this.fresh = [...fresh.filter((e) => e.seq > pass.cursors.events), ...this.fresh];
+      if (pass.observations > 0) {
+        await this.store.identity.apply({
+          ...pass.changes,
+          state: { ...pass.changes.state, salt: this.salt },
+        });
+        this.cursors = pass.cursors;
+        // A pass that touched most profiles (a first load) is cheaper recomputed whole.
+        const touched = pass.touchedProfiles;
+        await this.traits.refresh(touched.length > 20_000 ? undefined : touched);
+      }
+      return this.summary(pass, started);
+    } catch (err) {
+      await this.reload();
+      throw err;
     }
-    return this.summary(pass, started);
   }
 
   /**
@@ -170,14 +192,23 @@ export class IdentityService {
       // rebuild with unchanged settings reproduces the incremental graph exactly.
       const graph = new IdentityGraph(next);
       const normalizer = new IdentifierNormalizer(next);
-      this.profileIds.clear();
-      const profileIdOf = (id: number) => this.profileIdIn(graph, id);
+      // The new graph's ids get a cache of their own, kept only if the rebuild is stored.
+      const cache = new Map<number, string>();
+      const profileIdOf = (id: number) => this.profileIdIn(graph, id, cache);
       const pass = await runIdentityPass(this.store, graph, normalizer, next, profileIdOf, {
         events: 0,
         records: 0,
         auditSeq: 0,
       });
-      const replay = await replayMatches(this.store, graph, next, profileIdOf, pass.cursors.auditSeq);
+      const anchorOf = new Map(pass.changes.anchors.map((a) => [a.recordSeq, a.identifierId]));
+      const replay = await replayMatches(
+        this.store,
+        graph,
+        next,
+        profileIdOf,
+        pass.cursors.auditSeq,
+        anchorOf,
+      );
       // Replayed matches may have merged profiles further: settle every profile id again.
       const finalOf = (namespace: string, value: string) => {
         const id = graph.idOf(namespace, value);
@@ -216,6 +247,7 @@ export class IdentityService {
         { replace: true },
       );
       this.graph = graph;
+      this.profileIds = cache;
       this.currentNormalizer = normalizer;
       this.config = next;
       this.cursors = { ...pass.cursors, auditSeq: replay.auditSeq };
@@ -240,9 +272,12 @@ export class IdentityService {
         this.config,
         profileIdOf,
         this.cursors.auditSeq,
-      );
+      ).catch(async (err: unknown) => {
+        await this.reload();
+        throw err;
+      });
       const aliases = aliasesOf(pass.merged, this.graph, profileIdOf);
-      await this.persist({
+      await this.persistOrReload({
         identifiers: [],
         moves: aliases.map((a) => ({ oldId: a.aliasId, newId: a.profileId })),
         aliases,
@@ -273,27 +308,36 @@ export class IdentityService {
     while (this.running) await this.running;
   }
 
-  /**
-   * Writes what a pass changed. If the write fails, the graph in memory is ahead of the store:
-   * it is reloaded from the store, so the next pass redoes the work.
-   */
-  private async persist(changes: IdentityChanges): Promise<void> {
+  /** Writes what a pass changed; if that fails, the graph in memory is reloaded from the store. */
+  private async persistOrReload(changes: IdentityChanges): Promise<void> {
     try {
       await this.store.identity.apply(changes);
     } catch (err) {
-      this.graph = new IdentityGraph(this.config);
-      this.profileIds.clear();
-      await this.loadGraph().catch(() => {});
+      await this.reload();
       throw err;
     }
   }
 
-  private profileIdIn(graph: IdentityGraph, founder: number): string {
-    const cached = this.profileIds.get(founder);
+  /**
+   * Makes the graph in memory what the store holds again (after a pass failed part way, its
+   * changes in memory were never stored). If even that fails, the next pass tries again first.
+   */
+  private async reload(): Promise<void> {
+    this.stale = true;
+    this.fresh = [];
+    this.offeredThrough = this.cursors.events;
+    this.graph = new IdentityGraph(this.config);
+    this.profileIds.clear();
+    await this.loadGraph();
+    this.stale = false;
+  }
+
+  private profileIdIn(graph: IdentityGraph, founder: number, cache = this.profileIds): string {
+    const cached = cache.get(founder);
     if (cached) return cached;
     const { namespace, value } = graph.identifier(founder);
     const id = `p_${createHash('sha256').update(`${this.salt}\u0000${namespace}:${value}`).digest('base64url').slice(0, 20)}`;
-    this.profileIds.set(founder, id);
+    cache.set(founder, id);
     return id;
   }
 
@@ -305,6 +349,11 @@ export class IdentityService {
       return await run;
     } finally {
       this.running = undefined;
+      // Writes that asked for a pass meanwhile get it now.
+      if (this.again) {
+        this.again = false;
+        this.notify();
+      }
     }
   }
 

@@ -20,9 +20,7 @@ interface ReviewedRecord {
 
 /** The pairs waiting for review, strongest first. */
 export async function matchReviews(store: Store, limit: number): Promise<MatchReview[]> {
-  const pairs = (await store.identity.matches(['review']))
-    .sort((a, b) => b.weight - a.weight)
-    .slice(0, limit);
+  const pairs = await store.identity.matches(['review'], { limit, strongestFirst: true });
   const records = await store.identity.recordsWithProfiles(
     pairs.flatMap((p) => [p.leftRecord, p.rightRecord]),
   );

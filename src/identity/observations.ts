@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../core/index.js';
-import type { EventIdentityRow, RecordIdentityRow } from '../store/index.js';
+import { type EventIdentityRow, type RecordIdentityRow, storableText } from '../store/index.js';
 import type { Identifier, ObservationRef } from './identity-graph.js';
 import type { IdentifierNormalizer } from './normalize-identifier.js';
 
@@ -70,7 +70,11 @@ function build(
 
 /** The identifying fields of an event just stored, as the store would give them back. */
 export function eventIdentityRow(seq: number, e: StoredEvent): EventIdentityRow {
-  const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+  // As the store keeps text (storableText) and as its JSON accessors render members (JSON text
+  // for anything but a string), so that a pass reads the same whether from memory or the store.
+  const text = (v: unknown): string | null =>
+    v === null || v === undefined ? null : storableText(typeof v === 'string' ? v : JSON.stringify(v));
+  const column = (v: string | null) => (v === null ? null : storableText(v));
   const contextTraits = (e.context.traits ?? {}) as Record<string, unknown>;
   const device = (e.context.device ?? {}) as Record<string, unknown>;
   return {
@@ -78,9 +82,9 @@ export function eventIdentityRow(seq: number, e: StoredEvent): EventIdentityRow 
     source_id: e.sourceId,
     received_at: e.receivedAt,
     type: e.type,
-    user_id: e.userId,
-    anonymous_id: e.anonymousId,
-    previous_id: e.previousId,
+    user_id: column(e.userId),
+    anonymous_id: column(e.anonymousId),
+    previous_id: column(e.previousId),
     context_email: text(contextTraits.email),
     context_phone: text(contextTraits.phone),
     traits_email: text(e.traits.email),

@@ -121,4 +121,25 @@ describe.each(ENGINES)('probabilistic matching in the identity graph on %s', (en
     await identity.rebuild();
     expect(await profileOfRecord()).toEqual(before);
   });
+
+  it('replays the matches onto the rebuilt graph after settings that change identifier ids', async () => {
+    // Blocking the first record's key renumbers every identifier after it.
+    const first = (await t.store.records.list((await t.store.sources.find('crm')).id, 1))[0]!;
+    const key = first.identifiers.customer_id![0]!;
+    await identity.rebuild({
+      blocked: { customer_id: [`^${key}$`] },
+      probabilistic: { rules: { ...PERSON_RULE_SET, reviewBand: 30 } },
+    });
+    const profileOf = await profileOfRecord();
+    const people = new Map<string, Set<string>>();
+    for (const [record, profile] of profileOf) {
+      people.set(profile, (people.get(profile) ?? new Set()).add(personOf.get(record)!));
+    }
+    expect([...people.values()].filter((p) => p.size > 1).length).toBeLessThanOrEqual(5);
+    let joined = 0;
+    for (const [record, person] of personOf) {
+      if (record.includes('-dup-') && profileOf.get(record) === profileOf.get(`rec-${person}-org`)) joined++;
+    }
+    expect(joined).toBeGreaterThan(450);
+  });
 });

@@ -4,7 +4,13 @@ import type { AuditEntry, MatchableRecord, MatchRow, MatchStatus, Store } from '
 import type { IdentityGraph, ObservationRef } from './identity-graph.js';
 import { auditEntry } from './identity-pass.js';
 import type { IdentifierNormalizer } from './normalize-identifier.js';
-import { type MatchRecord, matchRecords, type ScoredPair, trainModel } from './probabilistic/index.js';
+import {
+  type MatchRecord,
+  matchRecords,
+  prepareRecords,
+  type ScoredPair,
+  trainModel,
+} from './probabilistic/index.js';
 
 export interface MatchingSummary {
   records: number;
@@ -59,14 +65,12 @@ export async function runMatchingPass(
   }
   const records = await store.identity.matchableRecords(sources.map((s) => s.id));
   const bySeq = new Map(records.map((r) => [String(r.seq), r]));
-  const model = trainModel(
+  // Encoded once for training and matching.
+  const prepared = prepareRecords(
     records.map((r) => toMatchRecord(r, normalizer)),
     settings.rules,
   );
-  const result = matchRecords(
-    records.map((r) => toMatchRecord(r, normalizer)),
-    model,
-  );
+  const result = matchRecords(prepared, trainModel(prepared, settings.rules));
 
   let seq = await store.identity.lastMatchSeq();
   const now = new Date();
@@ -117,7 +121,8 @@ export async function runMatchingPass(
 
 /**
  * Replays the stored probabilistic links (merged and refused alike, in the order they were made)
- * after a rebuild's deterministic pass.
+ * after a rebuild's deterministic pass. `anchorOf` gives each record's identifier in the rebuilt
+ * graph: the stored anchors belong to the graph being replaced, whose ids may differ.
  */
 export async function replayMatches(
   store: Store,
@@ -125,13 +130,18 @@ export async function replayMatches(
   config: IdentityConfig,
   profileIdOf: (founder: number) => string,
   auditSeq: number,
+  anchorOf: ReadonlyMap<number, number>,
 ): Promise<{ audit: AuditEntry[]; merged: { founder: number; at: Date }[]; auditSeq: number }> {
   const audit: AuditEntry[] = [];
   const merged: { founder: number; at: Date }[] = [];
   let seq = auditSeq;
   for (const m of await store.identity.matches(['merged', 'refused'])) {
+    const left = anchorOf.get(m.leftRecord);
+    const right = anchorOf.get(m.rightRecord);
+    // A record with no usable identifier any more (a value now blocked) links nothing.
+    if (left === undefined || right === undefined) continue;
     const ref: ObservationRef = { kind: 'match', seq: m.seq, sourceId: m.leftSource, at: m.matchedAt };
-    for (const change of graph.link([m.leftAnchor, m.rightAnchor], [], ref).changes) {
+    for (const change of graph.link([left, right], [], ref).changes) {
       audit.push(auditEntry(change, ++seq, graph, config, profileIdOf));
       if (change.kind === 'merge') merged.push({ founder: change.merged, at: m.matchedAt });
     }

@@ -51,11 +51,17 @@ describe('survivorship', () => {
       value: 'silver',
       source: 'shop',
     });
+    const rule = IdentityConfigSchema.parse({ defaultRule: { rule: 'most_frequent' } });
     const tie = unifyAttributes(
-      [obs('size', 'M', 'a', 1), obs('size', 'L', 'b', 2)],
-      IdentityConfigSchema.parse({ defaultRule: { rule: 'most_frequent' } }),
+      [
+        obs('size', 'M', 'a', 1),
+        obs('size', 'L', 'b', 2),
+        obs('size', 'L', 'c', 3),
+        obs('size', 'M', 'd', 4),
+      ],
+      rule,
     );
-    expect(tie.size).toMatchObject({ value: 'L' });
+    expect(tie.size).toMatchObject({ value: 'M', source: 'd' });
   });
 
   it('prefers sources in the order given, falling back to the most recent', () => {

@@ -66,16 +66,16 @@ function pick(values: AttributeObservation[], rule: SurvivorshipRule): Attribute
     case 'first_seen':
       return oldest;
     case 'most_frequent': {
-      const counts = new Map<string, { n: number; last: AttributeObservation }>();
-      for (const { v } of byTime) {
-        const key = JSON.stringify(v.value);
-        const c = counts.get(key);
-        counts.set(key, { n: (c?.n ?? 0) + 1, last: v });
-      }
       // The most frequent value; a tie goes to the value seen most recently.
-      let best: { n: number; last: AttributeObservation } | undefined;
-      for (const c of counts.values()) if (!best || c.n >= best.n) best = c;
-      return best!.last;
+      const counts = new Map<string, { n: number; last: number; value: AttributeObservation }>();
+      byTime.forEach(({ v }, order) => {
+        const key = JSON.stringify(v.value);
+        counts.set(key, { n: (counts.get(key)?.n ?? 0) + 1, last: order, value: v });
+      });
+      let best: { n: number; last: number; value: AttributeObservation } | undefined;
+      for (const c of counts.values())
+        if (!best || c.n > best.n || (c.n === best.n && c.last > best.last)) best = c;
+      return best!.value;
     }
     case 'source_priority': {
       for (const source of rule.sources) {

@@ -73,7 +73,7 @@ export function identityRoutes({ store, identity }: ServerDeps) {
       status: 204,
       query: z.object({}),
       handler: async ({ params }) => {
-        await store.traits.delete(params.name!);
+        await identity.deleteTrait(params.name!);
         return null;
       },
     }),

@@ -181,13 +181,17 @@ describe.each(ENGINES)('Customer 360 and identity over HTTP on %s', (engine) => 
     const res = await fetch(`${s.url}/api/identity/config`, {
       method: 'PUT',
       headers: s.admin,
-      body: JSON.stringify({ limits: { email: 0 }, defaultCountry: 'usa' }),
+      body: JSON.stringify({
+        limits: { email: 0 },
+        defaultCountry: 'usa',
+        blocked: { email: ['(unclosed'] },
+      }),
     });
     expect(res.status).toBe(400);
     const paths = ((await res.json()) as { issues: { path: string[] }[] }).issues.map((i) =>
       i.path.join('.'),
     );
-    expect(paths.sort()).toEqual(['body.defaultCountry', 'body.limits.email']);
+    expect(paths.sort()).toEqual(['body.blocked.email.0', 'body.defaultCountry', 'body.limits.email']);
     const trait = await fetch(`${s.url}/api/traits`, {
       method: 'POST',
       headers: s.admin,
@@ -206,7 +210,10 @@ describe.each(ENGINES)('Customer 360 and identity over HTTP on %s', (engine) => 
     });
     expect(res.status).toBe(200);
     expect(await profileIdOf('customer_id:C2')).toBe(before);
-    // With two user ids allowed, U2 now joins Ann's profile, which keeps its id.
+    // With two user ids allowed, U2 now joins Ann's profile, which keeps its id; the other limits
+    // keep their defaults.
     expect(await profileIdOf('user_id:U2')).toBe(ann);
+    const identity = await get<{ config: { limits: Record<string, number> } }>('/api/identity');
+    expect(identity.body.config.limits).toMatchObject({ user_id: 2, email: 5, phone: 5 });
   });
 });

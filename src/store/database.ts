@@ -5,6 +5,9 @@ export type SqlValue = string | number | bigint | boolean | Date | null;
 
 export type Row = Record<string, unknown>;
 
+/** The tables whose rows are numbered by a sequence (`seq`). */
+export type SequencedTable = 'events' | 'profile_records' | 'rejects';
+
 /**
  * The engine seam: everything above it writes SQL once (with `$1` placeholders, which both engines
  * accept) and asks `dialect` where the engines differ.
@@ -26,10 +29,17 @@ export interface Database {
     options?: { skipConflicts?: boolean },
   ): Promise<void>;
   /**
-   * Reserves `n` consecutive numbers of the sequence named after a table (its `seq` column) and
-   * returns the first.
+   * Appends `count` rows numbered by the sequence named after the table (its `seq` column) and
+   * returns the first number. Appends to one table commit in the order of their numbers, so a
+   * reader that has seen `seq` n has seen every row below it (identity resolution relies on it).
    */
-  reserveSequence(name: 'events' | 'profile_records' | 'rejects', n: number): Promise<number>;
+  appendSequenced(
+    table: SequencedTable,
+    columns: readonly string[],
+    count: number,
+    rowsFrom: (firstSeq: number) => SqlValue[][],
+    options?: { skipConflicts?: boolean },
+  ): Promise<number>;
   /** Runs `fn` in one transaction on one connection. */
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
   close(): Promise<void>;

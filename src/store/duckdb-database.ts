@@ -7,7 +7,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { UserError } from '../core/index.js';
-import type { Database, Row, SqlValue } from './database.js';
+import type { Database, Row, SequencedTable, SqlValue } from './database.js';
 import { duckdbDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -17,7 +17,8 @@ export class DuckDBDatabase implements Database {
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
   private readonly all: DuckDBConnection[] = [];
-  private readonly sequences = new Map<string, Promise<number>>();
+  private readonly sequences = new Map<SequencedTable, number>();
+  private readonly appends = new Map<SequencedTable, Promise<void>>();
 
   private constructor(private readonly instance: DuckDBInstance) {}
 
@@ -56,21 +57,39 @@ export class DuckDBDatabase implements Database {
   }
 
   /**
-   * A DuckDB file has one writing process, so sequences live in memory, resumed from the
-   * table's highest `seq` (the counter is named after the table) on first use.
+   * A DuckDB file has one writing process, so sequences live in memory, resumed from the table's
+   * highest `seq` on first use; appends to a table run one after another, so they commit in the
+   * order of their numbers.
    */
-  reserveSequence(name: 'events' | 'profile_records' | 'rejects', n: number): Promise<number> {
-    const first =
-      this.sequences.get(name) ??
-      this.query<{ max: number | null }>(`SELECT max(seq) AS max FROM ${name}`).then(
-        (r) => (r[0]?.max ?? 0) + 1,
-      );
-    // Chained synchronously, so concurrent callers get disjoint ranges.
-    this.sequences.set(
-      name,
-      first.then((f) => f + n),
+  appendSequenced(
+    table: SequencedTable,
+    columns: readonly string[],
+    count: number,
+    rowsFrom: (firstSeq: number) => SqlValue[][],
+  ): Promise<number> {
+    const previous = this.appends.get(table) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const first = await this.nextSeq(table);
+      await this.bulkInsert(table, columns, rowsFrom(first));
+      // Numbers are taken only once the rows are in: a failed append leaves no gap.
+      this.sequences.set(table, first + count);
+      return first;
+    });
+    this.appends.set(
+      table,
+      next.then(
+        () => {},
+        () => {},
+      ),
     );
-    return first;
+    return next;
+  }
+
+  private async nextSeq(table: SequencedTable): Promise<number> {
+    const known = this.sequences.get(table);
+    if (known !== undefined) return known;
+    const rows = await this.query<{ max: number | null }>(`SELECT max(seq) AS max FROM ${table}`);
+    return (rows[0]?.max ?? 0) + 1;
   }
 
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
@@ -141,8 +160,13 @@ class DuckDBConnectionDatabase implements Database {
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     return fn(this);
   }
-  reserveSequence(name: 'events' | 'profile_records' | 'rejects', n: number): Promise<number> {
-    return this.parent.reserveSequence(name, n);
+  appendSequenced(
+    table: SequencedTable,
+    columns: readonly string[],
+    count: number,
+    rowsFrom: (firstSeq: number) => SqlValue[][],
+  ): Promise<number> {
+    return this.parent.appendSequenced(table, columns, count, rowsFrom);
   }
   async close(): Promise<void> {}
 }

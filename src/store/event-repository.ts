@@ -44,27 +44,29 @@ export class EventRepository {
   /** Appends events in one bulk write and returns the `seq` of the first (events get consecutive ones). */
   async append(events: readonly StoredEvent[], importId: string | null = null): Promise<number> {
     if (events.length === 0) return 0;
-    const first = await this.db.reserveSequence('events', events.length);
-    const rows = events.map((e, i): SqlValue[] => [
-      first + i,
-      e.messageId,
-      e.sourceId,
-      e.type,
-      e.userId,
-      e.anonymousId,
-      e.event,
-      e.groupId,
-      e.previousId,
-      e.timestamp,
-      e.originalTimestamp,
-      e.sentAt,
-      e.receivedAt,
-      storableJson(e.properties),
-      storableJson(e.traits),
-      storableJson(e.context),
-      importId,
-    ]);
-    await this.db.bulkInsert('events', COLUMNS, rows, { skipConflicts: true });
+    const rowsFrom = (first: number) =>
+      events.map((e, i): SqlValue[] => [
+        first + i,
+        e.messageId,
+        e.sourceId,
+        e.type,
+        e.userId,
+        e.anonymousId,
+        e.event,
+        e.groupId,
+        e.previousId,
+        e.timestamp,
+        e.originalTimestamp,
+        e.sentAt,
+        e.receivedAt,
+        storableJson(e.properties),
+        storableJson(e.traits),
+        storableJson(e.context),
+        importId,
+      ]);
+    const first = await this.db.appendSequenced('events', COLUMNS, events.length, rowsFrom, {
+      skipConflicts: true,
+    });
     return first;
   }
 

@@ -228,7 +228,8 @@ export class IdentityRepository {
         );
       }
       if (changes.sharedIds.length > 0) {
-        await tx.query(`UPDATE identifiers SET shared = TRUE WHERE id IN (${changes.sharedIds.join(',')})`);
+        const ids = changes.sharedIds.map((_, i) => `$${i + 1}`).join(', ');
+        await tx.query(`UPDATE identifiers SET shared = TRUE WHERE id IN (${ids})`, changes.sharedIds);
       }
       await tx.bulkInsert(
         'record_anchors',
@@ -285,17 +286,17 @@ export class IdentityRepository {
   /** Stored matches of the given statuses with both records' anchors, in the order they were made. */
   async matches(
     statuses: readonly MatchStatus[],
-    limit = 1_000_000,
+    options: { limit?: number; strongestFirst?: boolean } = {},
   ): Promise<(MatchRow & { leftAnchor: number; rightAnchor: number; leftSource: string })[]> {
-    const list = statuses.map((s) => `'${s}'`).join(', ');
+    const list = statuses.map((_, i) => `$${i + 2}`).join(', ');
     const rows = await this.db.query(
       `SELECT m.*, la.identifier_id AS left_anchor, ra.identifier_id AS right_anchor, l.source_id AS left_source
        FROM identity_matches m
        JOIN record_anchors la ON la.record_seq = m.left_record
        JOIN record_anchors ra ON ra.record_seq = m.right_record
        JOIN profile_records l ON l.seq = m.left_record
-       WHERE m.status IN (${list}) ORDER BY m.seq LIMIT $1`,
-      [limit],
+       WHERE m.status IN (${list}) ORDER BY ${options.strongestFirst ? 'm.weight DESC, m.seq' : 'm.seq'} LIMIT $1`,
+      [options.limit ?? 1_000_000_000, ...statuses],
     );
     return rows.map((r) => ({
       seq: r.seq as number,

@@ -23,4 +23,5 @@ export { PostgresDatabase } from './postgres-database.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
 export type { SourceStats } from './stats-repository.js';
+export { storableJson, storableText } from './storable-text.js';
 export { openStore, Store, type StoreOptions } from './store.js';

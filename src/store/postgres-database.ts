@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, Row, SqlValue } from './database.js';
+import type { Database, Row, SequencedTable, SqlValue } from './database.js';
 import { postgresDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -65,14 +65,27 @@ export class PostgresDatabase implements Database {
     });
   }
 
-  /** Several processes may write: the counter row is locked by the update, so ranges never overlap. */
-  async reserveSequence(name: string, n: number): Promise<number> {
-    const rows = await this.query<{ value: number }>(
-      'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
-      [name, n],
-    );
-    if (!rows[0]) throw new Error(`unknown counter ${name}`);
-    return rows[0].value - n + 1;
+  /**
+   * The counter row is updated in the insert's transaction: it stays locked until the commit, so
+   * appends from any number of processes commit in the order of their numbers.
+   */
+  appendSequenced(
+    table: SequencedTable,
+    columns: readonly string[],
+    count: number,
+    rowsFrom: (firstSeq: number) => SqlValue[][],
+    options: { skipConflicts?: boolean } = {},
+  ): Promise<number> {
+    return this.transaction(async (tx) => {
+      const rows = await tx.query<{ value: number }>(
+        'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
+        [table, count],
+      );
+      if (!rows[0]) throw new Error(`unknown counter ${table}`);
+      const first = rows[0].value - count + 1;
+      await tx.bulkInsert(table, columns, rowsFrom(first), options);
+      return first;
+    });
   }
 
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {

@@ -31,18 +31,18 @@ export class RecordRepository {
 
   async append(records: readonly ProfileRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const first = await this.db.reserveSequence('profile_records', records.length);
-    const rows = records.map((r, i): SqlValue[] => [
-      first + i,
-      r.recordId,
-      r.sourceId,
-      r.importId,
-      r.rowNumber,
-      storableJson(r.identifiers),
-      storableJson(r.attributes),
-      r.receivedAt,
-    ]);
-    await this.db.bulkInsert('profile_records', COLUMNS, rows);
+    const rowsFrom = (first: number) =>
+      records.map((r, i): SqlValue[] => [
+        first + i,
+        r.recordId,
+        r.sourceId,
+        r.importId,
+        r.rowNumber,
+        storableJson(r.identifiers),
+        storableJson(r.attributes),
+        r.receivedAt,
+      ]);
+    await this.db.appendSequenced('profile_records', COLUMNS, records.length, rowsFrom);
   }
 
   async list(sourceId: string, limit: number, afterSeq = 0): Promise<(ProfileRecord & { seq: number })[]> {

@@ -33,19 +33,19 @@ export class RejectRepository {
 
   async append(rejects: readonly Reject[]): Promise<void> {
     if (rejects.length === 0) return;
-    const first = await this.db.reserveSequence('rejects', rejects.length);
-    const rows = rejects.map((r, i): SqlValue[] => [
-      first + i,
-      r.sourceId,
-      r.importId,
-      r.rowNumber,
-      r.messageId,
-      r.reason,
-      r.path,
-      r.payload === null ? null : r.payload.slice(0, MAX_PAYLOAD_CHARS),
-      r.receivedAt,
-    ]);
-    await this.db.bulkInsert('rejects', COLUMNS, rows);
+    const rowsFrom = (first: number) =>
+      rejects.map((r, i): SqlValue[] => [
+        first + i,
+        r.sourceId,
+        r.importId,
+        r.rowNumber,
+        r.messageId,
+        r.reason,
+        r.path,
+        r.payload === null ? null : r.payload.slice(0, MAX_PAYLOAD_CHARS),
+        r.receivedAt,
+      ]);
+    await this.db.appendSequenced('rejects', COLUMNS, rejects.length, rowsFrom);
   }
 
   /** The newest rejects of a source first, optionally of one import. */

@@ -62,6 +62,23 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect((await t.store.events.query({ limit: 10, userId: 'u1' })).length).toBe(1);
   });
 
+  it('commits concurrent appends in the order of their numbers: no reader sees a later row before an earlier', async () => {
+    const sizes = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 500 : 1 + (i % 7)));
+    let message = 0;
+    const checks = sizes.map(async (size) => {
+      const first = await t.store.events.append(
+        Array.from({ length: size }, () => event({ messageId: `c${message++}` })),
+      );
+      const last = first + size - 1;
+      const [row] = await t.store.db.query<{ n: number }>(
+        'SELECT count(*) AS n FROM events WHERE seq <= $1',
+        [last],
+      );
+      return row!.n === last;
+    });
+    expect(await Promise.all(checks)).toEqual(sizes.map(() => true));
+  });
+
   it('numbers events in arrival order across appends', async () => {
     await t.store.events.append([event({ messageId: 'a' }), event({ messageId: 'b' })]);
     await t.store.events.append([event({ messageId: 'c' })]);

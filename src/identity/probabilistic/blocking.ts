@@ -97,6 +97,8 @@ function transformedCodes(columns: RecordColumns, key: BlockingKey): { codes: In
   const source = columns.column(keyField(key));
   const values = columns.dictionary(keyField(key)).values;
   const transform = typeof key === 'string' ? undefined : key.transform;
+  // Value codes are already dense keys; only a transform (several values, one key) needs recoding.
+  if (transform === undefined) return { codes: source, count: values.length };
   const byValueCode = new Int32Array(values.length).fill(-2);
   const byText = new Map<string, number>();
   const codes = new Int32Array(source.length);
@@ -108,7 +110,7 @@ function transformedCodes(columns: RecordColumns, key: BlockingKey): { codes: In
     }
     let code = byValueCode[v]!;
     if (code === -2) {
-      const text = transform === undefined ? values[v]! : applyTransform(transform, values[v]!);
+      const text = applyTransform(transform, values[v]!);
       code = text === '' ? -1 : (byText.get(text) ?? byText.size);
       if (code === byText.size) byText.set(text, code);
       byValueCode[v] = code;

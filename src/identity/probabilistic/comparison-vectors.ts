@@ -44,12 +44,9 @@ export class VectorCounter {
 
   constructor(private readonly vectors: ComparisonVectors) {}
 
-  add(vector: number, weight = 1): void {
-    this.counts.set(vector, (this.counts.get(vector) ?? 0) + weight);
-  }
-
   addPair(left: number, right: number): void {
-    this.add(this.vectors.vector(left, right));
+    const vector = this.vectors.vector(left, right);
+    this.counts.set(vector, (this.counts.get(vector) ?? 0) + 1);
   }
 
   histogram(scale = 1): VectorHistogram {

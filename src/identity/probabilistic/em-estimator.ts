@@ -34,6 +34,7 @@ export function estimateM(
   let prior = initialPrior;
   let iterations = 0;
   let converged = false;
+  if (counts.reduce((sum, c) => sum + c, 0) <= 0) return { m, prior, iterations, converged };
   while (iterations < options.maxIterations && !converged) {
     iterations++;
     for (let k = 0; k < fields; k++) {

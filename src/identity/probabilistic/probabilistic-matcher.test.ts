@@ -105,6 +105,18 @@ describe('rule set problems', () => {
     expect(() => trainModel(records, ruleSet)).toThrow(UserError);
   });
 
+  it('refuses a field only rules that pair nobody leave free', () => {
+    const ruleSet: MatchingRuleSetInput = {
+      fields: [
+        { name: 'name', comparison: { kind: 'exact' } },
+        { name: 'city', comparison: { kind: 'exact' } },
+      ],
+      blocking: [{ on: ['name'] }, { on: ['city'] }],
+    };
+    // The city rule pairs nobody (x, y), so nothing estimates the name's m.
+    expect(() => trainModel(records, ruleSet)).toThrow(/leaves name free/);
+  });
+
   it('refuses an invalid rule set with every issue', () => {
     try {
       trainModel(records, {

@@ -2,7 +2,8 @@
 export function termFrequencyWeights(codes: Int32Array, valueCount: number, mExact: number): Float64Array {
   const counts = new Int32Array(valueCount);
   let present = 0;
-  for (const code of codes) {
+  for (let r = 0; r < codes.length; r++) {
+    const code = codes[r]!;
     if (code < 0) continue;
     counts[code]!++;
     present++;

@@ -45,16 +45,23 @@ export function trainModel(
       },
       { sampleRate: Math.min(1, em.sampleSize / candidatePairs), seed: em.seed + r },
     );
+    // A rule that pairs nobody (in these records) estimates nothing.
     const blocked = new Set(rule.on.map(keyField));
-    const active = ruleSet.fields.map((f) => !blocked.has(f.name));
+    const active = ruleSet.fields.map((f) => sampledPairs > 0 && !blocked.has(f.name));
     return { rule, candidatePairs, sampledPairs, histogram: counter.histogram(), active };
   });
   ruleSet.fields.forEach((f, k) => {
     if (!sessions.some((s) => s.active[k])) {
       throw new UserError(
         'matching_untrainable',
-        `every training blocking rule blocks on ${f.name}, so its m cannot be estimated: add a rule without it`,
-        [{ code: 'untrainable', path: ['em', 'blocking'], message: `no rule leaves ${f.name} free` }],
+        `no training blocking rule both pairs some records and leaves ${f.name} free, so its m cannot be estimated: add a rule without it`,
+        [
+          {
+            code: 'untrainable',
+            path: ['em', 'blocking'],
+            message: `no rule with pairs leaves ${f.name} free`,
+          },
+        ],
       );
     }
   });
