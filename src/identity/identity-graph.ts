@@ -65,6 +65,7 @@ export class IdentityGraph {
   /** Person keys seen beside an identifier: the first in a flat array, further ones in a map. */
   private firstKey = new Int32Array(1 << 16).fill(NO_KEY);
   private readonly moreKeys = new Map<number, number[]>();
+  private newKeys: number[] = [];
 
   private roots = 0;
 
@@ -232,16 +233,36 @@ export class IdentityGraph {
     }
   }
 
-  private addKey(id: number, key: number): void {
+  /** Notes that `id` was seen with the person key `key`; true when that is new. */
+  private addKey(id: number, key: number): boolean {
     const first = this.firstKey[id]!;
     if (first === NO_KEY) {
       this.firstKey[id] = key;
-      return;
+    } else {
+      if (first === key) return false;
+      const more = this.moreKeys.get(id);
+      if (!more) this.moreKeys.set(id, [key]);
+      else if (!more.includes(key) && more.length <= this.config.maxSharedBy * 4) more.push(key);
+      else return false;
     }
-    if (first === key) return;
-    const more = this.moreKeys.get(id);
-    if (!more) this.moreKeys.set(id, [key]);
-    else if (!more.includes(key) && more.length <= this.config.maxSharedBy * 4) more.push(key);
+    this.newKeys.push(id, key);
+    return true;
+  }
+
+  /**
+   * The (identifier, person key) pairs seen since the last call, flat: the store keeps them so
+   * that a restarted graph goes on detecting shared identifiers as the first one did.
+   */
+  drainKeys(): number[] {
+    const keys = this.newKeys;
+    this.newKeys = [];
+    return keys;
+  }
+
+  /** Restores a stored (identifier, person key) pair. */
+  restoreKey(id: number, key: number): void {
+    this.addKey(id, key);
+    this.newKeys.length = 0;
   }
 
   private distinctKeyProfiles(id: number): number {

@@ -151,6 +151,7 @@ export async function runIdentityPass(
       moves: aliases.map((a) => ({ oldId: a.aliasId, newId: a.profileId })),
       aliases,
       anchors,
+      keys: graph.drainKeys(),
       audit,
       sharedIds: sharedIds.filter((id) => !createdNow.has(id)),
       state: {

@@ -280,4 +280,16 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     }
     expect(await profileOf(t.store, 'customer_id', 'C2')).toBeDefined();
   });
+
+  it('goes on finding shared identifiers after a restart, as a rebuild does', async () => {
+    const first = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], email: ['family@example.com'] });
+    await first.catchUp();
+    await first.close();
+    const second = await IdentityService.open(t.store);
+    await record(t.store, crm, 'CRM-2', { customer_id: ['C2'], email: ['family@example.com'] });
+    expect(await second.catchUp()).toMatchObject({ refusals: 1, flagged: 1 });
+    expect((await t.store.identity.findIdentifier('email', 'family@example.com'))?.shared).toBe(true);
+    expect(await second.rebuild()).toMatchObject({ refusals: 1, flagged: 1 });
+  });
 });

@@ -370,6 +370,9 @@ export class IdentityService {
         else this.graph.join(first, id);
       }
     });
+    await this.store.identity.loadKeys((pairs) => {
+      for (const p of pairs) this.graph.restoreKey(p.identifier_id, p.key_id);
+    });
   }
 
   /** Every profile id in use (live ones and aliases) with the identifier it derives from. */

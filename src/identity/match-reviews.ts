@@ -20,8 +20,8 @@ interface ReviewedRecord {
 
 /** The pairs waiting for review, strongest first. */
 export async function matchReviews(store: Store, limit: number): Promise<MatchReview[]> {
-  const pairs = await store.identity.matches(['review'], { limit, strongestFirst: true });
-  const records = await store.identity.recordsWithProfiles(
+  const pairs = await store.matches.matches(['review'], { limit, strongestFirst: true });
+  const records = await store.matches.recordsWithProfiles(
     pairs.flatMap((p) => [p.leftRecord, p.rightRecord]),
   );
   const names = new Map((await store.sources.list()).map((s) => [s.id, s.name]));

@@ -110,7 +110,7 @@ describe.each(ENGINES)('probabilistic matching in the identity graph on %s', (en
       expect(r.fields.map((f) => f.field)).toContain('surname');
       expect(r.left.profileId).toMatch(/^p_/);
     }
-    const stored = await t.store.identity.matches(['review']);
+    const stored = await t.store.matches.matches(['review']);
     expect(stored.length).toBeGreaterThan(0);
     expect(reviews.length).toBe(Math.min(10, stored.length));
     expect(reviews.map((r) => r.weight)).toEqual([...reviews.map((r) => r.weight)].sort((a, b) => b - a));

@@ -63,7 +63,7 @@ export async function runMatchingPass(
       `probabilistic.sources names no profile source ${unknown.join(', ')}`,
     );
   }
-  const records = await store.identity.matchableRecords(sources.map((s) => s.id));
+  const records = await store.matches.matchableRecords(sources.map((s) => s.id));
   const bySeq = new Map(records.map((r) => [String(r.seq), r]));
   // Encoded once for training and matching.
   const prepared = prepareRecords(
@@ -72,7 +72,7 @@ export async function runMatchingPass(
   );
   const result = matchRecords(prepared, trainModel(prepared, settings.rules));
 
-  let seq = await store.identity.lastMatchSeq();
+  let seq = await store.matches.lastMatchSeq();
   const now = new Date();
   const pass: MatchingPass = {
     summary: {
@@ -135,7 +135,7 @@ export async function replayMatches(
   const audit: AuditEntry[] = [];
   const merged: { founder: number; at: Date }[] = [];
   let seq = auditSeq;
-  for (const m of await store.identity.matches(['merged', 'refused'])) {
+  for (const m of await store.matches.matches(['merged', 'refused'])) {
     const left = anchorOf.get(m.leftRecord);
     const right = anchorOf.get(m.rightRecord);
     // A record with no usable identifier any more (a value now blocked) links nothing.

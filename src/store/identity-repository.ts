@@ -1,5 +1,6 @@
 import type { Database, SqlValue } from './database.js';
 import { readJson } from './dialect.js';
+import type { MatchRow } from './match-repository.js';
 
 /** An identifier as stored, with the profile it belongs to and what first brought it. */
 export interface IdentifierRow {
@@ -32,30 +33,6 @@ export interface AuditEntry {
   sourceId: string;
 }
 
-export type MatchStatus = 'merged' | 'refused' | 'review';
-
-/** A probabilistic match between two profile records. */
-export interface MatchRow {
-  seq: number;
-  leftRecord: number;
-  rightRecord: number;
-  weight: number;
-  probability: number;
-  status: MatchStatus;
-  fields: { field: string; level: string; weight: number }[];
-  matchedAt: Date;
-}
-
-/** A profile record as probabilistic matching reads it, with the identifier it belongs by. */
-export interface MatchableRecord {
-  seq: number;
-  sourceId: string;
-  recordId: string;
-  identifiers: Record<string, string[]>;
-  attributes: Record<string, unknown>;
-  anchor: number;
-}
-
 export interface ProfileAlias {
   aliasId: string;
   profileId: string;
@@ -72,6 +49,8 @@ export interface IdentityChanges {
   aliases: ProfileAlias[];
   /** The identifier each new profile record belongs by. */
   anchors: { recordSeq: number; identifierId: number }[];
+  /** New (identifier, person key) pairs, flat: `[identifier, key, identifier, key, ...]`. */
+  keys?: readonly number[];
   audit: AuditEntry[];
   sharedIds: number[];
   state: Record<string, string>;
@@ -161,6 +140,18 @@ export class IdentityRepository {
     return { events: rows[0]?.events ?? 0, records: rows[0]?.records ?? 0 };
   }
 
+  /** Every stored (identifier, person key) pair, page by page. */
+  async loadKeys(onPage: (pairs: { identifier_id: number; key_id: number }[]) => void): Promise<void> {
+    for (let offset = 0; ; offset += 200_000) {
+      const rows = await this.db.query<{ identifier_id: number; key_id: number }>(
+        'SELECT identifier_id, key_id FROM identifier_keys ORDER BY identifier_id, key_id LIMIT 200000 OFFSET $1',
+        [offset],
+      );
+      if (rows.length === 0) return;
+      onPage(rows);
+    }
+  }
+
   /**
    * Events with `afterSeq < seq <= afterSeq + span`, with the fields that carry identifiers. Paging
    * by range, not `LIMIT`, keeps each page one range scan on DuckDB, which has no index on `seq`.
@@ -195,7 +186,13 @@ export class IdentityRepository {
   async apply(changes: IdentityChanges, options: { replace?: boolean } = {}): Promise<void> {
     await this.db.transaction(async (tx) => {
       if (options.replace) {
-        for (const table of ['identifiers', 'record_anchors', 'identity_audit', 'profile_aliases']) {
+        for (const table of [
+          'identifiers',
+          'record_anchors',
+          'identifier_keys',
+          'identity_audit',
+          'profile_aliases',
+        ]) {
           await tx.query(`DELETE FROM ${table}`);
         }
       }
@@ -231,6 +228,12 @@ export class IdentityRepository {
         const ids = changes.sharedIds.map((_, i) => `$${i + 1}`).join(', ');
         await tx.query(`UPDATE identifiers SET shared = TRUE WHERE id IN (${ids})`, changes.sharedIds);
       }
+      const keys = changes.keys ?? [];
+      await tx.bulkInsert(
+        'identifier_keys',
+        ['identifier_id', 'key_id'],
+        Array.from({ length: keys.length / 2 }, (_, i) => [keys[2 * i]!, keys[2 * i + 1]!]),
+      );
       await tx.bulkInsert(
         'record_anchors',
         ['record_seq', 'identifier_id'],
@@ -261,89 +264,6 @@ export class IdentityRepository {
         );
       }
     });
-  }
-
-  /** The profile records of these sources with their anchor identifiers, in arrival order. */
-  async matchableRecords(sourceIds: readonly string[]): Promise<MatchableRecord[]> {
-    if (sourceIds.length === 0) return [];
-    const list = sourceIds.map((_, i) => `$${i + 1}`).join(', ');
-    const rows = await this.db.query(
-      `SELECT r.seq, r.source_id, r.record_id, r.identifiers, r.attributes, a.identifier_id
-       FROM profile_records r JOIN record_anchors a ON a.record_seq = r.seq
-       WHERE r.source_id IN (${list}) ORDER BY r.seq`,
-      sourceIds as string[],
-    );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      sourceId: r.source_id as string,
-      recordId: r.record_id as string,
-      identifiers: readJson(r.identifiers) as Record<string, string[]>,
-      attributes: readJson(r.attributes),
-      anchor: r.identifier_id as number,
-    }));
-  }
-
-  /** Stored matches of the given statuses with both records' anchors, in the order they were made. */
-  async matches(
-    statuses: readonly MatchStatus[],
-    options: { limit?: number; strongestFirst?: boolean } = {},
-  ): Promise<(MatchRow & { leftAnchor: number; rightAnchor: number; leftSource: string })[]> {
-    const list = statuses.map((_, i) => `$${i + 2}`).join(', ');
-    const rows = await this.db.query(
-      `SELECT m.*, la.identifier_id AS left_anchor, ra.identifier_id AS right_anchor, l.source_id AS left_source
-       FROM identity_matches m
-       JOIN record_anchors la ON la.record_seq = m.left_record
-       JOIN record_anchors ra ON ra.record_seq = m.right_record
-       JOIN profile_records l ON l.seq = m.left_record
-       WHERE m.status IN (${list}) ORDER BY ${options.strongestFirst ? 'm.weight DESC, m.seq' : 'm.seq'} LIMIT $1`,
-      [options.limit ?? 1_000_000_000, ...statuses],
-    );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      leftRecord: r.left_record as number,
-      rightRecord: r.right_record as number,
-      weight: r.weight as number,
-      probability: r.probability as number,
-      status: r.status as MatchStatus,
-      fields: (typeof r.fields === 'string' ? JSON.parse(r.fields) : r.fields) as MatchRow['fields'],
-      matchedAt: r.matched_at as Date,
-      leftAnchor: r.left_anchor as number,
-      rightAnchor: r.right_anchor as number,
-      leftSource: r.left_source as string,
-    }));
-  }
-
-  /** Profile records by seq, with the profile each belongs to now. */
-  async recordsWithProfiles(
-    seqs: readonly number[],
-  ): Promise<
-    Map<
-      number,
-      { sourceId: string; recordId: string; attributes: Record<string, unknown>; profileId: string }
-    >
-  > {
-    if (seqs.length === 0) return new Map();
-    const rows = await this.db.query(
-      `SELECT r.seq, r.source_id, r.record_id, r.attributes, i.profile_id
-       FROM profile_records r JOIN record_anchors a ON a.record_seq = r.seq JOIN identifiers i ON i.id = a.identifier_id
-       WHERE r.seq IN (${seqs.map((n) => Number(n)).join(',')})`,
-    );
-    return new Map(
-      rows.map((r) => [
-        r.seq as number,
-        {
-          sourceId: r.source_id as string,
-          recordId: r.record_id as string,
-          attributes: readJson(r.attributes),
-          profileId: r.profile_id as string,
-        },
-      ]),
-    );
-  }
-
-  async lastMatchSeq(): Promise<number> {
-    const rows = await this.db.query<{ n: number | null }>('SELECT max(seq) AS n FROM identity_matches');
-    return rows[0]?.n ?? 0;
   }
 
   async aliases(): Promise<ProfileAlias[]> {

@@ -10,14 +10,12 @@ export type {
   EventIdentityRow,
   IdentifierRow,
   IdentityChanges,
-  MatchableRecord,
-  MatchRow,
-  MatchStatus,
   ProfileAlias,
   RecordIdentityRow,
   RecordOfProfile,
 } from './identity-repository.js';
 export type { ImportRun, ImportStatus } from './import-repository.js';
+export type { MatchableRecord, MatchRow, MatchStatus } from './match-repository.js';
 export { migrate } from './migrations.js';
 export { PostgresDatabase } from './postgres-database.js';
 export type { ProfileRecord } from './record-repository.js';

@@ -141,6 +141,9 @@ const MIGRATIONS: Migration[] = [
       // changes, while the identifier's profile follows merges. An event belongs by its user id,
       // else its anonymous id (see event-profiles.ts), so events need no such row.
       `CREATE TABLE record_anchors (record_seq BIGINT NOT NULL, identifier_id BIGINT NOT NULL)`,
+      // Which person keys (one-per-profile identifiers) each identifier was seen with, for finding
+      // shared identifiers across restarts.
+      `CREATE TABLE identifier_keys (identifier_id BIGINT NOT NULL, key_id BIGINT NOT NULL)`,
       `CREATE TABLE profile_scope (profile_id VARCHAR NOT NULL)`,
       `CREATE TABLE identity_audit (
         seq BIGINT NOT NULL,

@@ -6,6 +6,7 @@ import { DuckDBDatabase } from './duckdb-database.js';
 import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
+import { MatchRepository } from './match-repository.js';
 import { migrate } from './migrations.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { RecordRepository } from './record-repository.js';
@@ -24,6 +25,7 @@ export class Store {
   readonly imports: ImportRepository;
   readonly identity: IdentityRepository;
   readonly traits: TraitRepository;
+  readonly matches: MatchRepository;
 
   constructor(readonly db: Database) {
     this.sources = new SourceRepository(db);
@@ -34,6 +36,7 @@ export class Store {
     this.imports = new ImportRepository(db);
     this.identity = new IdentityRepository(db);
     this.traits = new TraitRepository(db);
+    this.matches = new MatchRepository(db);
   }
 
   get engine(): Database['dialect']['name'] {
