@@ -1,4 +1,4 @@
-import type { MatchingRuleSetInput } from '../src/core/index.js';
+import { type MatchingRuleSetInput, seededRandom } from '../src/core/index.js';
 import {
   type MatchRecord,
   matchRecords,
@@ -77,7 +77,7 @@ const CODAS = ['', '', 'n', 'r', 'l', 's', 'th', 'nd', 'rt', 'tt', 'ck', 'ng'];
  * surnames and digits. Values follow skewed frequency tables, as FEBRL's do. Deterministic per seed.
  */
 export function generatePersonRecords(n: number, seed = 42): MatchRecord[] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   // Zipf-like: low ranks are much more common, as with real names.
   const skewed = <T>(items: readonly T[]): T => items[Math.floor(items.length * random() ** 2.5)]!;
@@ -187,15 +187,4 @@ export function generatePersonRecords(n: number, seed = 42): MatchRecord[] {
     [records[i], records[j]] = [records[j]!, records[i]!];
   }
   return records;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -36,6 +36,7 @@ export {
   ProfileMappingSchema,
 } from './import-mapping-schema.js';
 export * from './matching-schema.js';
+export { SeededRandom, seededRandom } from './seeded-random.js';
 export {
   type CreateSource,
   CreateSourceSchema,

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../core/index.js';
+import { SeededRandom, type StoredEvent } from '../core/index.js';
 import {
   CITIES,
   EMAIL_DOMAINS,
@@ -10,7 +10,6 @@ import {
   USER_AGENTS,
 } from './catalog.js';
 import { messyEmail, messyPhone, typoEmail } from './messy-identifiers.js';
-import { SeededRandom } from './seeded-random.js';
 
 export type DemoSourceName = 'crm' | 'loyalty' | 'ecommerce';
 

@@ -1,4 +1,4 @@
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '../core/index.js';
 
 /** Writes a US number (10 digits) the many ways people type it. */
 export function messyPhone(rng: SeededRandom, digits10: string): string {

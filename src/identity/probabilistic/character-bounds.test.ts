@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/index.js';
 import { characterSets, editDistanceBound, jaroWinklerBound } from './character-bounds.js';
 import { editDistance } from './edit-distance.js';
 import { jaroWinkler } from './jaro-winkler.js';
-import { seededRandom } from './seeded-random.js';
 
 describe('character bounds', () => {
   // The bounds skip string comparisons; a bound on the wrong side would silently change levels.

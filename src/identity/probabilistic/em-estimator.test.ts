@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/index.js';
 import type { VectorHistogram } from './comparison-vectors.js';
 import { estimateM, estimatePrior } from './em-estimator.js';
-import { seededRandom } from './seeded-random.js';
 
 // Four fields; level codes 0 (null, unused here), 1 else, 2 exact, 3 a fuzzy band.
 const TRUE_M = [

@@ -1,5 +1,5 @@
+import { seededRandom } from '../../core/index.js';
 import type { FieldComparator } from './comparison-levels.js';
-import { seededRandom } from './seeded-random.js';
 
 /** How often each level occurs among random record pairs, per field (index = level code). */
 export interface RandomPairLevels {

@@ -38,3 +38,9 @@ export class SeededRandom {
     return s.slice(0, length);
   }
 }
+
+/** A seeded stream of floats in [0, 1), as a function (`Math.random`'s shape). */
+export function seededRandom(seed: number): () => number {
+  const rng = new SeededRandom(seed);
+  return () => rng.next();
+}
