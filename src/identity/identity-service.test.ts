@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
 import { IdentityService } from './identity-service.js';
 
@@ -150,6 +150,7 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await snapshot()).toEqual(incremental);
     await identity.rebuild();
     expect(await snapshot()).toEqual(incremental);
+    await identity.close();
     const fresh = await IdentityService.open(t.store);
     await fresh.rebuild();
     expect(await snapshot()).toEqual(incremental);
@@ -291,5 +292,37 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await second.catchUp()).toMatchObject({ refusals: 1, flagged: 1 });
     expect((await t.store.identity.findIdentifier('email', 'family@example.com'))?.shared).toBe(true);
     expect(await second.rebuild()).toMatchObject({ refusals: 1, flagged: 1 });
+  });
+});
+
+// DuckDB files have one process; on PostgreSQL several Sluice processes share the store.
+describe('identity resolution with several processes on one PostgreSQL store', () => {
+  let t: TestStore;
+  let other: TestStore;
+  beforeEach(async () => {
+    t = await openTestStore('postgres');
+    other = { ...t, store: await openStore(t.location), cleanup: async () => {} };
+  });
+  afterEach(async () => {
+    await other.store.close();
+    await t.cleanup();
+  });
+
+  it('lets one process stitch; another takes over when it stops', async () => {
+    const crm = (await t.store.sources.create({ name: 'crm', kind: 'profiles' })).id;
+    const first = await IdentityService.open(t.store);
+    const second = await IdentityService.open(other.store);
+    expect([first.isWriter, second.isWriter]).toEqual([true, false]);
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'] });
+    expect(await second.catchUp()).toMatchObject({ observations: 0 });
+    await expect(second.rebuild()).rejects.toMatchObject({ code: 'identity_busy' });
+    expect(await first.catchUp()).toMatchObject({ observations: 1 });
+
+    await first.close();
+    await record(other.store, crm, 'CRM-2', { customer_id: ['C2'], email: ['c2@example.com'] });
+    // The second process becomes the writer and goes on from the first one's cursors.
+    expect(await second.catchUp()).toMatchObject({ observations: 1, identifiers: 3, profiles: 2 });
+    expect(second.isWriter).toBe(true);
+    await second.close();
   });
 });

@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type IdentityConfig, IdentityConfigSchema, parseOrThrow, type StoredEvent } from '../core/index.js';
-import type { EventIdentityRow, IdentityChanges, ProfileAlias, Store } from '../store/index.js';
+import {
+  type IdentityConfig,
+  IdentityConfigSchema,
+  parseOrThrow,
+  type StoredEvent,
+  UserError,
+} from '../core/index.js';
+import type { EventIdentityRow, IdentityChanges, ProfileAlias, Store, StoreLock } from '../store/index.js';
 import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
@@ -10,6 +16,9 @@ import { type MatchingSummary, replayMatches, runMatchingPass } from './probabil
 
 /** Most events kept in memory for the next pass; past it, the pass reads them from the store. */
 const MAX_FRESH = 200_000;
+
+/** How often the service looks for data stored by other processes (and for a free writer role). */
+const POLL_MS = 5000;
 
 export interface StitchSummary {
   observations: number;
@@ -41,6 +50,10 @@ export class IdentityService {
   /** Set when a failed pass left the graph in memory unlike the store: reload before the next. */
   private stale = false;
   private timer: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private lock: StoreLock | undefined;
+  /** The trait definitions the stored values were computed for. */
+  private traitSignature = '';
   private closed = false;
   readonly traits: ComputedTraits;
 
@@ -56,18 +69,19 @@ export class IdentityService {
 
   /** Loads the stored graph (or starts an empty one) and the stored configuration. */
   static async open(store: Store, onError: (err: unknown) => void = () => {}): Promise<IdentityService> {
-    const state = await store.identity.state();
-    const config = parseOrThrow(IdentityConfigSchema, JSON.parse(state.config ?? '{}'), 'identity config');
-    const service = new IdentityService(store, config, onError);
-    service.salt = state.salt ?? randomBytes(16).toString('hex');
-    service.cursors = {
-      events: Number(state.cursor_events ?? 0),
-      records: Number(state.cursor_records ?? 0),
-      auditSeq: Number(state.audit_seq ?? 0),
-    };
-    await service.loadGraph();
-    service.offeredThrough = service.cursors.events;
+    const service = new IdentityService(store, IdentityConfigSchema.parse({}), onError);
+    service.lock = await store.db.tryLock('identity');
+    await service.loadState();
+    // Picks up what other processes stored (an import from the CLI, another server on the same
+    // PostgreSQL database), and lets a waiting process take over from a writer that stopped.
+    service.poll = setInterval(() => service.notify(), POLL_MS);
+    service.poll.unref();
     return service;
+  }
+
+  /** Whether this process stitches for the store (one process does; the others wait their turn). */
+  get isWriter(): boolean {
+    return this.lock !== undefined;
   }
 
   get identityConfig(): IdentityConfig {
@@ -81,12 +95,24 @@ export class IdentityService {
 
   /** Deletes a computed trait and its values, between passes (so no refresh writes them again). */
   deleteTrait(name: string): Promise<void> {
-    return this.serialized(() => this.store.traits.delete(name));
+    return this.serialized(async () => {
+      await this.store.traits.delete(name);
+      if (this.lock) this.traitSignature = JSON.stringify(await this.store.traits.list());
+    });
   }
 
-  /** Recomputes every computed trait for every profile (after a trait is declared). */
+  /**
+   * Recomputes every computed trait for every profile (after a trait is declared). A process that
+   * is not the writer leaves it to the writer, which sees the new trait at its next pass.
+   */
   refreshTraits(): Promise<{ profiles: number; traits: number }> {
-    return this.serialized(() => this.traits.refresh());
+    return this.serialized(async () => {
+      if (!(await this.claimWriter()))
+        return { profiles: 0, traits: (await this.store.traits.list()).length };
+      const result = await this.traits.refresh();
+      this.traitSignature = JSON.stringify(await this.store.traits.list());
+      return result;
+    });
   }
 
   /**
@@ -144,8 +170,9 @@ export class IdentityService {
 
   /** Stitches what was stored since the last pass. */
   async catchUp(): Promise<StitchSummary> {
-    if (this.stale) await this.reload();
     const started = performance.now();
+    if (!(await this.claimWriter())) return this.idle(started);
+    if (this.stale) await this.reload();
     const fresh = this.fresh;
     this.fresh = [];
     try {
@@ -166,9 +193,16 @@ export class IdentityService {
           state: { ...pass.changes.state, salt: this.salt },
         });
         this.cursors = pass.cursors;
-        // A pass that touched most profiles (a first load) is cheaper recomputed whole.
-        const touched = pass.touchedProfiles;
-        await this.traits.refresh(touched.length > 20_000 ? undefined : touched);
+      }
+      // Traits declared or deleted (here or by another process) are recomputed for everyone; a
+      // pass that touched most profiles (a first load) is also cheaper recomputed whole.
+      const signature = JSON.stringify(await this.store.traits.list());
+      const touched = pass.touchedProfiles;
+      if (signature !== this.traitSignature || touched.length > 20_000) {
+        await this.traits.refresh();
+        this.traitSignature = signature;
+      } else if (touched.length > 0) {
+        await this.traits.refresh(touched);
       }
       return this.summary(pass, started);
     } catch (err) {
@@ -184,6 +218,7 @@ export class IdentityService {
    */
   async rebuild(config?: unknown): Promise<StitchSummary> {
     return this.serialized(async () => {
+      if (!(await this.claimWriter())) this.refuseUnlessWriter();
       const started = performance.now();
       const next =
         config === undefined ? this.config : parseOrThrow(IdentityConfigSchema, config, 'identity config');
@@ -263,6 +298,7 @@ export class IdentityService {
    */
   async match(): Promise<MatchingSummary> {
     return this.serialized(async () => {
+      if (!(await this.claimWriter())) this.refuseUnlessWriter();
       await this.catchUp();
       const profileIdOf = (id: number) => this.profileIdOf(id);
       const pass = await runMatchingPass(
@@ -304,8 +340,11 @@ export class IdentityService {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.poll);
     this.timer = undefined;
     while (this.running) await this.running;
+    await this.lock?.release();
+    this.lock = undefined;
   }
 
   /** Writes what a pass changed; if that fails, the graph in memory is reloaded from the store. */
@@ -357,6 +396,40 @@ export class IdentityService {
     }
   }
 
+  /** Reads the settings, cursors and graph as the store has them. */
+  private async loadState(): Promise<void> {
+    const state = await this.store.identity.state();
+    this.config = parseOrThrow(IdentityConfigSchema, JSON.parse(state.config ?? '{}'), 'identity config');
+    this.currentNormalizer = new IdentifierNormalizer(this.config);
+    this.salt = state.salt ?? randomBytes(16).toString('hex');
+    this.cursors = {
+      events: Number(state.cursor_events ?? 0),
+      records: Number(state.cursor_records ?? 0),
+      auditSeq: Number(state.audit_seq ?? 0),
+    };
+    this.traitSignature = JSON.stringify(await this.store.traits.list());
+    await this.reload();
+  }
+
+  /** True when this process is the writer, taking the role if the last writer let it go. */
+  private async claimWriter(): Promise<boolean> {
+    if (this.lock) return true;
+    this.lock = await this.store.db.tryLock('identity');
+    if (!this.lock) return false;
+    // Another process wrote until now: start from what it stored.
+    await this.loadState();
+    return true;
+  }
+
+  private refuseUnlessWriter(): void {
+    if (!this.lock) {
+      throw new UserError(
+        'identity_busy',
+        'another Sluice process resolves identities for this store: rebuild or match there',
+      );
+    }
+  }
+
   private async loadGraph(): Promise<void> {
     const firstOfProfile = new Map<string, number>();
     await this.store.identity.loadIdentifiers((rows) => {
@@ -394,6 +467,21 @@ export class IdentityService {
       });
     }
     return [...live.values(), ...(await this.store.identity.aliases())];
+  }
+
+  private idle(started: number): StitchSummary {
+    const seconds = (performance.now() - started) / 1000;
+    const profiles = this.graph.profileCount();
+    return {
+      observations: 0,
+      identifiers: this.graph.size,
+      merges: 0,
+      refusals: 0,
+      flagged: 0,
+      unusable: 0,
+      profiles,
+      seconds,
+    };
   }
 
   private summary(pass: PassResult, started: number): StitchSummary {

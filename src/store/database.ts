@@ -5,6 +5,10 @@ export type SqlValue = string | number | bigint | boolean | Date | null;
 
 export type Row = Record<string, unknown>;
 
+export interface StoreLock {
+  release(): Promise<void>;
+}
+
 /** The tables whose rows are numbered by a sequence (`seq`). */
 export type SequencedTable = 'events' | 'profile_records' | 'rejects';
 
@@ -40,6 +44,12 @@ export interface Database {
     rowsFrom: (firstSeq: number) => SqlValue[][],
     options?: { skipConflicts?: boolean },
   ): Promise<number>;
+  /**
+   * Takes the named lock for this store if no other process holds it, and keeps it until released
+   * or until the process ends (PostgreSQL: a session advisory lock per schema; DuckDB: its file
+   * has one process anyway). `undefined` when another process has it.
+   */
+  tryLock(name: string): Promise<StoreLock | undefined>;
   /** Runs `fn` in one transaction on one connection. */
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { UserError } from '../core/index.js';
-import type { Database, Row, SequencedTable, SqlValue } from './database.js';
+import type { Database, Row, SequencedTable, SqlValue, StoreLock } from './database.js';
 import { duckdbDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -92,6 +92,11 @@ export class DuckDBDatabase implements Database {
     return (rows[0]?.max ?? 0) + 1;
   }
 
+  /** One process holds a DuckDB file, so its locks are always free. */
+  async tryLock(_name: string): Promise<StoreLock> {
+    return { release: async () => {} };
+  }
+
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     return this.withConnection(async (c) => {
       await c.run('BEGIN TRANSACTION');
@@ -159,6 +164,9 @@ class DuckDBConnectionDatabase implements Database {
   }
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     return fn(this);
+  }
+  tryLock(name: string): Promise<StoreLock | undefined> {
+    return this.parent.tryLock(name);
   }
   appendSequenced(
     table: SequencedTable,

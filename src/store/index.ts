@@ -1,5 +1,5 @@
 export type { ApiKey } from './api-key-repository.js';
-export type { Database, Row, SqlValue } from './database.js';
+export type { Database, Row, SqlValue, StoreLock } from './database.js';
 export type { Dialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
 export { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';

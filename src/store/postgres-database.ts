@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, Row, SequencedTable, SqlValue } from './database.js';
+import type { Database, Row, SequencedTable, SqlValue, StoreLock } from './database.js';
 import { postgresDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -15,6 +15,8 @@ type Queryable = pg.Pool | pg.PoolClient;
 /** PostgreSQL behind the `Database` seam. `schema` isolates a workspace (and each test). */
 export class PostgresDatabase implements Database {
   readonly dialect = postgresDialect;
+  /** Clients kept out of the pool for the session locks they hold. */
+  private readonly lockClients = new Set<pg.PoolClient>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -88,6 +90,30 @@ export class PostgresDatabase implements Database {
     });
   }
 
+  async tryLock(name: string): Promise<StoreLock | undefined> {
+    // The lock lives with the session: one client is kept out of the pool while it is held.
+    const client = await this.pool.connect();
+    try {
+      const key = "hashtext(current_schema() || ':' || $1)";
+      const { rows } = await client.query(`SELECT pg_try_advisory_lock(${key}) AS ok`, [name]);
+      if (!rows[0]?.ok) {
+        client.release();
+        return undefined;
+      }
+      this.lockClients.add(client);
+      return {
+        release: async () => {
+          if (!this.lockClients.delete(client)) return;
+          await client.query(`SELECT pg_advisory_unlock(${key})`, [name]).catch(() => {});
+          client.release();
+        },
+      };
+    } catch (err) {
+      client.release();
+      throw err;
+    }
+  }
+
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     if (this.client !== this.pool) return fn(this);
     const client = await this.pool.connect();
@@ -105,7 +131,11 @@ export class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    if (this.client === this.pool) await this.pool.end();
+    if (this.client !== this.pool) return;
+    // Locks still held end with their sessions.
+    for (const client of this.lockClients) client.release(true);
+    this.lockClients.clear();
+    await this.pool.end();
   }
 }
 
