@@ -141,6 +141,7 @@ async function demoRebuild() {
     await loadDemoWorkspace(store, { customers: DEMO_CUSTOMERS });
     const identity = await IdentityService.open(store);
     const summary = await identity.rebuild();
+    await identity.close();
     await store.close();
     return summary;
   } finally {

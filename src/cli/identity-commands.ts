@@ -17,8 +17,12 @@ function withIdentity<T>(
 ) {
   return withStore(opts, async (store) => {
     const identity = await IdentityService.open(store);
-    if (mode === 'write' || store.engine === 'duckdb') await identity.catchUp();
-    return fn(store, identity);
+    try {
+      if (mode === 'write' || store.engine === 'duckdb') await identity.catchUp();
+      return await fn(store, identity);
+    } finally {
+      await identity.close();
+    }
   });
 }
 

@@ -17,6 +17,7 @@ export class DuckDBDatabase implements Database {
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
   private readonly all: DuckDBConnection[] = [];
+  private closed = false;
   private readonly sequences = new Map<SequencedTable, number>();
   private readonly appends = new Map<SequencedTable, Promise<void>>();
 
@@ -123,6 +124,12 @@ export class DuckDBDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Queries under way finish first (at most 30 s): closing under them would crash the process.
+    for (let i = 0; this.idle.length < this.all.length && i < 600; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     for (const c of this.all) c.closeSync();
     this.instance.closeSync();
   }
@@ -137,6 +144,8 @@ export class DuckDBDatabase implements Database {
   }
 
   private acquire(): Promise<DuckDBConnection> {
+    // A closed instance must not be touched: the native library would crash the process.
+    if (this.closed) return Promise.reject(new Error('the DuckDB store is closed'));
     const c = this.idle.pop();
     if (c) return Promise.resolve(c);
     return new Promise((resolve) => this.waiters.push(resolve));
