@@ -65,7 +65,9 @@ export class IdentityGraph {
   /** Person keys seen beside an identifier: the first in a flat array, further ones in a map. */
   private firstKey = new Int32Array(1 << 16).fill(NO_KEY);
   private readonly moreKeys = new Map<number, number[]>();
-  private newKeys: number[] = [];
+  /** (identifier, person key) pairs not yet drained, flat. */
+  private newKeys = new Int32Array(1024);
+  private newKeyCount = 0;
 
   private roots = 0;
 
@@ -149,11 +151,13 @@ export class IdentityGraph {
    */
   link(seen: readonly number[], created: readonly number[], ref: ObservationRef): StitchResult {
     const changes: GraphChange[] = [];
-    // Shared identifiers rank last: they never anchor an observation while another identifier can.
-    const usable = [...seen].sort(
-      (a, b) =>
-        this.flags[a]! - this.flags[b]! || this.rank[this.nsOf[a]!]! - this.rank[this.nsOf[b]!]! || a - b,
-    );
+    // Most observations link two identifiers: ordered by one comparison, without a sort.
+    const usable =
+      seen.length === 2
+        ? this.linksBefore(seen[1]!, seen[0]!)
+          ? [seen[1]!, seen[0]!]
+          : [seen[0]!, seen[1]!]
+        : [...seen].sort((a, b) => (a === b ? 0 : this.linksBefore(a, b) ? -1 : 1));
     const anchor = usable[0];
     for (let i = 1; i < usable.length; i++) {
       const via = usable[i]!;
@@ -184,6 +188,17 @@ export class IdentityGraph {
     }
     this.detectShared(seen, ref, changes);
     return { anchor, created, changes };
+  }
+
+  /**
+   * Whether `a` links before `b`: shared identifiers last (they never anchor an observation while
+   * another can), then by namespace priority, then the older first.
+   */
+  private linksBefore(a: number, b: number): boolean {
+    const byFlag = this.flags[a]! - this.flags[b]!;
+    if (byFlag !== 0) return byFlag < 0;
+    const byRank = this.rank[this.nsOf[a]!]! - this.rank[this.nsOf[b]!]!;
+    return byRank !== 0 ? byRank < 0 : a < b;
   }
 
   private isFresh(root: number, created: readonly number[]): boolean {
@@ -220,11 +235,14 @@ export class IdentityGraph {
    * linking (the guardrails kept them apart) is flagged, and links nothing from then on.
    */
   private detectShared(ids: readonly number[], ref: ObservationRef, changes: GraphChange[]): void {
-    const keys = ids.filter((id) => this.personKey[this.nsOf[id]!]);
-    if (keys.length === 0) return;
+    let keys = 0;
+    for (const id of ids) if (this.personKey[this.nsOf[id]!]) keys++;
+    if (keys === 0 || keys === ids.length) return;
     for (const id of ids) {
       if (this.personKey[this.nsOf[id]!] || this.flags[id] === 1) continue;
-      for (const key of keys) this.addKey(id, key);
+      let added = false;
+      for (const key of ids) if (this.personKey[this.nsOf[key]!] && this.addKey(id, key)) added = true;
+      if (!added) continue;
       const profiles = this.distinctKeyProfiles(id);
       if (profiles > this.config.maxSharedBy) {
         this.flags[id] = 1;
@@ -245,7 +263,13 @@ export class IdentityGraph {
       else if (!more.includes(key) && more.length <= this.config.maxSharedBy * 4) more.push(key);
       else return false;
     }
-    this.newKeys.push(id, key);
+    if (this.newKeyCount + 2 > this.newKeys.length) {
+      const grown = new Int32Array(this.newKeys.length * 2);
+      grown.set(this.newKeys);
+      this.newKeys = grown;
+    }
+    this.newKeys[this.newKeyCount++] = id;
+    this.newKeys[this.newKeyCount++] = key;
     return true;
   }
 
@@ -253,16 +277,16 @@ export class IdentityGraph {
    * The (identifier, person key) pairs seen since the last call, flat: the store keeps them so
    * that a restarted graph goes on detecting shared identifiers as the first one did.
    */
-  drainKeys(): number[] {
-    const keys = this.newKeys;
-    this.newKeys = [];
+  drainKeys(): Int32Array {
+    const keys = this.newKeys.slice(0, this.newKeyCount);
+    this.newKeyCount = 0;
     return keys;
   }
 
   /** Restores a stored (identifier, person key) pair. */
   restoreKey(id: number, key: number): void {
     this.addKey(id, key);
-    this.newKeys.length = 0;
+    this.newKeyCount = 0;
   }
 
   private distinctKeyProfiles(id: number): number {

@@ -50,7 +50,7 @@ export interface IdentityChanges {
   /** The identifier each new profile record belongs by. */
   anchors: { recordSeq: number; identifierId: number }[];
   /** New (identifier, person key) pairs, flat: `[identifier, key, identifier, key, ...]`. */
-  keys?: readonly number[];
+  keys?: ArrayLike<number>;
   audit: AuditEntry[];
   sharedIds: number[];
   state: Record<string, string>;
