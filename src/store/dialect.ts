@@ -45,3 +45,8 @@ export function readJson(value: unknown): Record<string, unknown> {
   if (value === null || value === undefined) return {};
   return typeof value === 'string' ? JSON.parse(value) : (value as Record<string, unknown>);
 }
+
+/** Numbered placeholders for a list of parameters: `placeholders(3, 2)` → `$2, $3, $4`. */
+export function placeholders(count: number, first = 1): string {
+  return Array.from({ length: count }, (_, i) => `$${first + i}`).join(', ');
+}

@@ -1,5 +1,5 @@
 import type { Database, SqlValue } from './database.js';
-import { readJson } from './dialect.js';
+import { placeholders, readJson } from './dialect.js';
 import type { MatchRow } from './match-repository.js';
 
 /** An identifier as stored, with the profile it belongs to and what first brought it. */
@@ -225,7 +225,7 @@ export class IdentityRepository {
         );
       }
       if (changes.sharedIds.length > 0) {
-        const ids = changes.sharedIds.map((_, i) => `$${i + 1}`).join(', ');
+        const ids = placeholders(changes.sharedIds.length);
         await tx.query(`UPDATE identifiers SET shared = TRUE WHERE id IN (${ids})`, changes.sharedIds);
       }
       const keys = changes.keys ?? [];
@@ -324,7 +324,7 @@ export class IdentityRepository {
   /** The merge audit of a profile and of the profiles merged into it (`ids`). */
   async auditOf(ids: readonly string[]): Promise<AuditEntry[]> {
     if (ids.length === 0) return [];
-    const list = ids.map((_, i) => `$${i + 1}`).join(', ');
+    const list = placeholders(ids.length);
     const rows = await this.db.query(
       `SELECT * FROM identity_audit WHERE profile_id IN (${list}) OR other_profile_id IN (${list}) ORDER BY seq`,
       ids as string[],

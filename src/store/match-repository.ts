@@ -1,5 +1,5 @@
 import type { Database } from './database.js';
-import { readJson } from './dialect.js';
+import { placeholders, readJson } from './dialect.js';
 
 export type MatchStatus = 'merged' | 'refused' | 'review';
 
@@ -32,7 +32,7 @@ export class MatchRepository {
   /** The profile records of these sources with their anchor identifiers, in arrival order. */
   async matchableRecords(sourceIds: readonly string[]): Promise<MatchableRecord[]> {
     if (sourceIds.length === 0) return [];
-    const list = sourceIds.map((_, i) => `$${i + 1}`).join(', ');
+    const list = placeholders(sourceIds.length);
     const rows = await this.db.query(
       `SELECT r.seq, r.source_id, r.record_id, r.identifiers, r.attributes, a.identifier_id
        FROM profile_records r JOIN record_anchors a ON a.record_seq = r.seq
@@ -49,18 +49,15 @@ export class MatchRepository {
     }));
   }
 
-  /** Stored matches of the given statuses with both records' anchors, in the order they were made. */
+  /** Stored matches of the given statuses, in the order they were made (or strongest first). */
   async matches(
     statuses: readonly MatchStatus[],
     options: { limit?: number; strongestFirst?: boolean } = {},
-  ): Promise<(MatchRow & { leftAnchor: number; rightAnchor: number; leftSource: string })[]> {
-    const list = statuses.map((_, i) => `$${i + 2}`).join(', ');
+  ): Promise<(MatchRow & { leftSource: string })[]> {
+    const list = placeholders(statuses.length, 2);
     const rows = await this.db.query(
-      `SELECT m.*, la.identifier_id AS left_anchor, ra.identifier_id AS right_anchor, l.source_id AS left_source
-       FROM identity_matches m
-       JOIN record_anchors la ON la.record_seq = m.left_record
-       JOIN record_anchors ra ON ra.record_seq = m.right_record
-       JOIN profile_records l ON l.seq = m.left_record
+      `SELECT m.*, l.source_id AS left_source
+       FROM identity_matches m JOIN profile_records l ON l.seq = m.left_record
        WHERE m.status IN (${list}) ORDER BY ${options.strongestFirst ? 'm.weight DESC, m.seq' : 'm.seq'} LIMIT $1`,
       [options.limit ?? 1_000_000_000, ...statuses],
     );
@@ -71,10 +68,8 @@ export class MatchRepository {
       weight: r.weight as number,
       probability: r.probability as number,
       status: r.status as MatchStatus,
-      fields: (typeof r.fields === 'string' ? JSON.parse(r.fields) : r.fields) as MatchRow['fields'],
+      fields: readJson(r.fields) as unknown as MatchRow['fields'],
       matchedAt: r.matched_at as Date,
-      leftAnchor: r.left_anchor as number,
-      rightAnchor: r.right_anchor as number,
       leftSource: r.left_source as string,
     }));
   }
