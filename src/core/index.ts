@@ -45,3 +45,5 @@ export {
   type SourceKind,
 } from './source-schema.js';
 export { parseOrThrow, toIssues } from './validation.js';
+export * from './segment-schema.js';
+export { describeCondition } from './segment-sentence.js';

@@ -3,6 +3,8 @@ import {
   type Dialect,
   EVENT_PROFILE_ID,
   EVENT_PROFILE_JOIN,
+  fillProfileScope,
+  scopeFilter,
   type SqlValue,
   type Store,
 } from '../store/index.js';
@@ -51,7 +53,7 @@ export function computedTraitsSql(traits: readonly ComputedTrait[], dialect: Dia
   const columns = traits.map((t, i) => `${traitAggregateSql(t, dialect, params)} AS t${i}`);
   const sql = `SELECT ${EVENT_PROFILE_ID} AS profile_id, ${columns.join(', ')}
     FROM events e ${EVENT_PROFILE_JOIN}
-    WHERE ${EVENT_PROFILE_ID} ${scoped ? 'IN (SELECT profile_id FROM profile_scope)' : 'IS NOT NULL'}
+    WHERE ${scopeFilter(EVENT_PROFILE_ID, scoped)}
     GROUP BY ${EVENT_PROFILE_ID}`;
   return { sql, params };
 }
@@ -68,12 +70,7 @@ export class ComputedTraits {
     }
     const db = this.store.db;
     if (profileIds !== undefined) {
-      await db.query('DELETE FROM profile_scope');
-      await db.bulkInsert(
-        'profile_scope',
-        ['profile_id'],
-        profileIds.map((p) => [p]),
-      );
+      await fillProfileScope(db, profileIds);
     }
     const { sql, params } = computedTraitsSql(traits, db.dialect, profileIds !== undefined);
     const rows = await db.query(sql, params);

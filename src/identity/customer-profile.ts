@@ -1,6 +1,7 @@
 import type { IdentityConfig } from '../core/index.js';
-import type { AuditEntry, EventRecord, IdentifierRow, Store } from '../store/index.js';
-import { type AttributeObservation, type UnifiedAttribute, unifyAttributes } from './survivorship.js';
+import type { AttributeSource, AuditEntry, EventRecord, IdentifierRow, Store } from '../store/index.js';
+import { attributeObservations } from './profile-attributes.js';
+import { type UnifiedAttribute, unifyAttributes } from './survivorship.js';
 
 /** Everything Sluice knows about one customer. */
 export interface CustomerProfile {
@@ -47,31 +48,24 @@ export async function customerProfile(
     store.events.ofProfile(resolved.id, recentEvents),
     store.identity.traitsOf(resolved.id),
   ]);
-  const observations: AttributeObservation[] = [];
-  for (const r of records) {
-    for (const [name, value] of Object.entries(r.attributes)) {
-      observations.push({
-        name,
-        value,
-        source: sourceName(r.sourceId),
-        at: r.receivedAt,
-        ref: `record:${r.recordId}`,
-      });
-    }
-  }
-  for (const e of identifies) {
-    for (const [name, value] of Object.entries(e.traits)) {
-      // Identifiers are shown as identifiers; traits that are objects are not attributes.
-      if (name === 'email' || name === 'phone' || (typeof value === 'object' && value !== null)) continue;
-      observations.push({
-        name,
-        value,
-        source: sourceName(e.sourceId),
-        at: e.receivedAt,
-        ref: `event:${e.messageId}`,
-      });
-    }
-  }
+  // Identify calls come newest first: in order of arrival, as survivorship expects.
+  const sources: AttributeSource[] = [
+    ...records.map((r) => ({
+      profileId: resolved.id,
+      sourceId: r.sourceId,
+      ref: `record:${r.recordId}`,
+      values: r.attributes,
+      receivedAt: r.receivedAt,
+    })),
+    ...identifies.reverse().map((e) => ({
+      profileId: resolved.id,
+      sourceId: e.sourceId,
+      ref: `event:${e.messageId}`,
+      values: e.traits,
+      receivedAt: e.receivedAt,
+    })),
+  ];
+  const observations = attributeObservations(sources, sourceName);
   return {
     ...resolved,
     identifiers: identifiers.map((i) => ({

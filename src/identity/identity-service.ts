@@ -11,6 +11,7 @@ import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
+import { ProfileAttributes } from './profile-attributes.js';
 import { eventIdentityRow } from './observations.js';
 import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
 
@@ -19,6 +20,16 @@ const MAX_FRESH = 200_000;
 
 /** How often the service looks for data stored by other processes (and for a free writer role). */
 const POLL_MS = 5000;
+
+/** What a pass changed, for whoever keeps state per profile (segments). */
+export interface ProfileChanges {
+  /** Every event up to this seq is stitched. */
+  eventsThrough: number;
+  /** Profiles whose identifiers, attributes or traits may have changed; undefined: any profile. */
+  profiles: readonly string[] | undefined;
+  /** Profiles merged into others (the old id is now an alias). */
+  moves: readonly { oldId: string; newId: string }[];
+}
 
 export interface StitchSummary {
   observations: number;
@@ -56,6 +67,8 @@ export class IdentityService {
   private traitSignature = '';
   private closed = false;
   readonly traits: ComputedTraits;
+  readonly attributes: ProfileAttributes;
+  private readonly listeners: ((changes: ProfileChanges) => void)[] = [];
 
   private constructor(
     private readonly store: Store,
@@ -65,6 +78,7 @@ export class IdentityService {
     this.graph = new IdentityGraph(config);
     this.currentNormalizer = new IdentifierNormalizer(config);
     this.traits = new ComputedTraits(store);
+    this.attributes = new ProfileAttributes(store, () => this.config);
   }
 
   /** Loads the stored graph (or starts an empty one) and the stored configuration. */
@@ -86,6 +100,24 @@ export class IdentityService {
 
   get identityConfig(): IdentityConfig {
     return this.config;
+  }
+
+  /** Calls `listener` after each pass, rebuild or match has stored what it changed. */
+  subscribe(listener: (changes: ProfileChanges) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The profile an event belongs to: that of its user id, else of its anonymous id. */
+  profileOfEvent(userId: string | null | undefined, anonymousId: string | null | undefined): string | undefined {
+    for (const [namespace, value] of [
+      ['user_id', userId],
+      ['anonymous_id', anonymousId],
+    ] as const) {
+      if (value === null || value === undefined) continue;
+      const id = this.graph.idOf(namespace, value);
+      if (id !== undefined) return this.profileIdOf(this.graph.founderOf(id));
+    }
+    return undefined;
   }
 
   /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
@@ -111,6 +143,7 @@ export class IdentityService {
         return { profiles: 0, traits: (await this.store.traits.list()).length };
       const result = await this.traits.refresh();
       this.traitSignature = JSON.stringify(await this.store.traits.list());
+      this.announce(undefined, []);
       return result;
     });
   }
@@ -198,12 +231,15 @@ export class IdentityService {
       // pass that touched most profiles (a first load) is also cheaper recomputed whole.
       const signature = JSON.stringify(await this.store.traits.list());
       const touched = pass.touchedProfiles;
-      if (signature !== this.traitSignature || touched.length > 20_000) {
+      const whole = touched.length > 20_000 || signature !== this.traitSignature;
+      if (whole) {
         await this.traits.refresh();
         this.traitSignature = signature;
       } else if (touched.length > 0) {
         await this.traits.refresh(touched);
       }
+      await this.attributes.refresh(touched.length > 20_000 ? undefined : touched);
+      this.announce(whole ? undefined : touched, pass.changes.moves);
       return this.summary(pass, started);
     } catch (err) {
       await this.reload();
@@ -287,6 +323,8 @@ export class IdentityService {
       this.config = next;
       this.cursors = { ...pass.cursors, auditSeq: replay.auditSeq };
       await this.traits.refresh();
+      await this.attributes.refresh();
+      this.announce(undefined, []);
       return this.summary(pass, started);
     });
   }
@@ -328,6 +366,11 @@ export class IdentityService {
       const touched = new Set(pass.touched.map((id) => this.profileIdOf(this.graph.founderOf(id))));
       for (const a of aliases) touched.add(a.aliasId);
       await this.traits.refresh([...touched]);
+      await this.attributes.refresh([...touched]);
+      this.announce(
+        [...touched],
+        aliases.map((a) => ({ oldId: a.aliasId, newId: a.profileId })),
+      );
       return pass.summary;
     });
   }
@@ -345,6 +388,17 @@ export class IdentityService {
     while (this.running) await this.running;
     await this.lock?.release();
     this.lock = undefined;
+  }
+
+  private announce(profiles: readonly string[] | undefined, moves: ProfileChanges['moves']): void {
+    const changes = { eventsThrough: this.cursors.events, profiles, moves };
+    for (const listener of this.listeners) {
+      try {
+        listener(changes);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
   }
 
   /** Writes what a pass changed; if that fails, the graph in memory is reloaded from the store. */

@@ -10,7 +10,7 @@ export interface StoreLock {
 }
 
 /** The tables whose rows are numbered by a sequence (`seq`). */
-export type SequencedTable = 'events' | 'profile_records' | 'rejects';
+export type SequencedTable = 'events' | 'profile_records' | 'rejects' | 'segment_changes';
 
 /**
  * The engine seam: everything above it writes SQL once (with `$1` placeholders, which both engines
@@ -44,6 +44,15 @@ export interface Database {
     rowsFrom: (firstSeq: number) => SqlValue[][],
     options?: { skipConflicts?: boolean },
   ): Promise<number>;
+  /**
+   * Runs `write` in one transaction that may number rows of `table`: `reserve(count)` returns the
+   * first of `count` numbers, and the transaction commits in the order of its numbers like
+   * `appendSequenced` (for rows made in SQL, e.g. `INSERT INTO t SELECT $1 + row_number() ...`).
+   */
+  writeSequenced<T>(
+    table: SequencedTable,
+    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+  ): Promise<T>;
   /**
    * Takes the named lock for this store if no other process holds it, and keeps it until released
    * or until the process ends (PostgreSQL: a session advisory lock per schema; DuckDB: its file

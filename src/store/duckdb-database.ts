@@ -68,14 +68,38 @@ export class DuckDBDatabase implements Database {
     count: number,
     rowsFrom: (firstSeq: number) => SqlValue[][],
   ): Promise<number> {
-    const previous = this.appends.get(table) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    return this.afterAppends(table, async () => {
       const first = await this.nextSeq(table);
       await this.bulkInsert(table, columns, rowsFrom(first));
       // Numbers are taken only once the rows are in: a failed append leaves no gap.
       this.sequences.set(table, first + count);
       return first;
     });
+  }
+
+  writeSequenced<T>(
+    table: SequencedTable,
+    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+  ): Promise<T> {
+    const next = this.afterAppends(table, async () => {
+      let reserved: number | undefined;
+      const result = await this.transaction((tx) =>
+        write(tx, async (count) => {
+          if (reserved !== undefined) throw new Error('writeSequenced: reserve once per write');
+          const first = await this.nextSeq(table);
+          reserved = first + count;
+          return first;
+        }),
+      );
+      if (reserved !== undefined) this.sequences.set(table, reserved);
+      return result;
+    });
+    return next;
+  }
+
+  /** Runs `fn` after every append to `table` that started before it. */
+  private afterAppends<T>(table: SequencedTable, fn: () => Promise<T>): Promise<T> {
+    const next = (this.appends.get(table) ?? Promise.resolve()).then(fn);
     this.appends.set(
       table,
       next.then(
@@ -184,6 +208,12 @@ class DuckDBConnectionDatabase implements Database {
     rowsFrom: (firstSeq: number) => SqlValue[][],
   ): Promise<number> {
     return this.parent.appendSequenced(table, columns, count, rowsFrom);
+  }
+  writeSequenced<T>(
+    table: SequencedTable,
+    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+  ): Promise<T> {
+    return this.parent.writeSequenced(table, write);
   }
   async close(): Promise<void> {}
 }

@@ -1,4 +1,5 @@
 export type { ApiKey } from './api-key-repository.js';
+export type { AttributeSource } from './attribute-repository.js';
 export type { Database, Row, SqlValue, StoreLock } from './database.js';
 export type { Dialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
@@ -18,6 +19,7 @@ export type { ImportRun, ImportStatus } from './import-repository.js';
 export type { MatchableRecord, MatchRow, MatchStatus } from './match-repository.js';
 export { migrate } from './migrations.js';
 export { PostgresDatabase } from './postgres-database.js';
+export { fillProfileScope, scopeFilter } from './profile-scope.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
 export type { SourceStats } from './stats-repository.js';

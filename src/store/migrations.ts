@@ -189,6 +189,52 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 4,
+    name: 'segments, memberships and their ledger, profile attributes',
+    statements: (d) => [
+      `INSERT INTO counters (name, value) VALUES ('segment_changes', 0)`,
+      `CREATE TABLE segments (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        description VARCHAR,
+        definition ${d.jsonType} NOT NULL,
+        mode VARCHAR NOT NULL,
+        mode_reason VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // The current members; every entry and exit is also a row of segment_changes (the ledger).
+      `CREATE TABLE segment_members (
+        segment_id VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        since TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE segment_changes (
+        seq BIGINT NOT NULL,
+        segment_id VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        entered BOOLEAN NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        mode VARCHAR NOT NULL,
+        reason ${d.jsonType} NOT NULL
+      )`,
+      // A batch evaluation's result before it is compared with the current members.
+      `CREATE TABLE segment_results (segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL)`,
+      `CREATE TABLE segment_state (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+      // Each profile's unified attributes (survivorship applied), kept for segment evaluation.
+      `CREATE TABLE profile_attributes (profile_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL)`,
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE INDEX segment_changes_segment ON segment_changes (segment_id, seq)`,
+            `CREATE INDEX segment_changes_seq ON segment_changes (seq)`,
+            `CREATE UNIQUE INDEX segment_members_key ON segment_members (segment_id, profile_id)`,
+            `CREATE INDEX segment_members_profile ON segment_members (profile_id)`,
+            `CREATE INDEX profile_attributes_profile ON profile_attributes (profile_id)`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -78,16 +78,27 @@ export class PostgresDatabase implements Database {
     rowsFrom: (firstSeq: number) => SqlValue[][],
     options: { skipConflicts?: boolean } = {},
   ): Promise<number> {
-    return this.transaction(async (tx) => {
-      const rows = await tx.query<{ value: number }>(
-        'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
-        [table, count],
-      );
-      if (!rows[0]) throw new Error(`unknown counter ${table}`);
-      const first = rows[0].value - count + 1;
+    return this.writeSequenced(table, async (tx, reserve) => {
+      const first = await reserve(count);
       await tx.bulkInsert(table, columns, rowsFrom(first), options);
       return first;
     });
+  }
+
+  writeSequenced<T>(
+    table: SequencedTable,
+    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+  ): Promise<T> {
+    return this.transaction((tx) =>
+      write(tx, async (count) => {
+        const rows = await tx.query<{ value: number }>(
+          'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
+          [table, count],
+        );
+        if (!rows[0]) throw new Error(`unknown counter ${table}`);
+        return rows[0].value - count + 1;
+      }),
+    );
   }
 
   async tryLock(name: string): Promise<StoreLock | undefined> {

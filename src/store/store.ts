@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
+import { AttributeRepository } from './attribute-repository.js';
 import type { Database } from './database.js';
 import { DuckDBDatabase } from './duckdb-database.js';
 import { EventRepository } from './event-repository.js';
@@ -26,6 +27,7 @@ export class Store {
   readonly identity: IdentityRepository;
   readonly traits: TraitRepository;
   readonly matches: MatchRepository;
+  readonly attributes: AttributeRepository;
 
   constructor(readonly db: Database) {
     this.sources = new SourceRepository(db);
@@ -37,6 +39,7 @@ export class Store {
     this.identity = new IdentityRepository(db);
     this.traits = new TraitRepository(db);
     this.matches = new MatchRepository(db);
+    this.attributes = new AttributeRepository(db);
   }
 
   get engine(): Database['dialect']['name'] {

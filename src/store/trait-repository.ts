@@ -2,6 +2,7 @@ import type { ComputedTrait } from '../core/index.js';
 import { NotFoundError, UserError } from '../core/index.js';
 import type { Database } from './database.js';
 import { readJson } from './dialect.js';
+import { fillProfileScope } from './profile-scope.js';
 
 /** Computed trait definitions and their values per profile. */
 export class TraitRepository {
@@ -49,12 +50,7 @@ export class TraitRepository {
       if (profileIds === undefined) {
         await tx.query('DELETE FROM profile_traits');
       } else if (profileIds.length > 0) {
-        await tx.query('DELETE FROM profile_scope');
-        await tx.bulkInsert(
-          'profile_scope',
-          ['profile_id'],
-          profileIds.map((p) => [p]),
-        );
+        await fillProfileScope(tx, profileIds);
         await tx.query(
           'DELETE FROM profile_traits WHERE profile_id IN (SELECT profile_id FROM profile_scope)',
         );

@@ -1,0 +1,82 @@
+import type { Database } from './database.js';
+import { readJson } from './dialect.js';
+import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
+import { fillProfileScope, scopeFilter } from './profile-scope.js';
+
+/** One record or identify call of a profile, with the attribute values it carried. */
+export interface AttributeSource {
+  profileId: string;
+  sourceId: string;
+  /** `record:<record id>` or `event:<message id>`. */
+  ref: string;
+  values: Record<string, unknown>;
+  receivedAt: Date;
+}
+
+/** The unified attributes of each profile, as segments read them. */
+export class AttributeRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * The profile records and identify calls of the given profiles (all when undefined), records
+   * first, each kind in the order it arrived.
+   */
+  async sourcesOf(profileIds: readonly string[] | undefined): Promise<AttributeSource[]> {
+    const scoped = profileIds !== undefined;
+    if (scoped) await fillProfileScope(this.db, profileIds);
+    const records = await this.db.query(
+      `SELECT i.profile_id, r.source_id, r.record_id AS ref, r.attributes AS v, r.received_at
+       FROM profile_records r JOIN record_anchors a ON a.record_seq = r.seq
+       JOIN identifiers i ON i.id = a.identifier_id
+       WHERE ${scopeFilter('i.profile_id', scoped)} ORDER BY r.seq`,
+    );
+    const identifies = await this.db.query(
+      `SELECT ${EVENT_PROFILE_ID} AS profile_id, e.source_id, e.message_id AS ref, e.traits AS v, e.received_at
+       FROM events e ${EVENT_PROFILE_JOIN}
+       WHERE e.type = 'identify' AND ${scopeFilter(EVENT_PROFILE_ID, scoped)} ORDER BY e.seq`,
+    );
+    const toSource = (kind: string) => (r: Record<string, unknown>) => ({
+      profileId: r.profile_id as string,
+      sourceId: r.source_id as string,
+      ref: `${kind}:${r.ref as string}`,
+      values: readJson(r.v),
+      receivedAt: r.received_at as Date,
+    });
+    return [...records.map(toSource('record')), ...identifies.map(toSource('event'))];
+  }
+
+  /** Replaces the attributes of the given profiles (all when undefined) in one transaction. */
+  async replace(
+    profileIds: readonly string[] | undefined,
+    rows: readonly { profileId: string; name: string; value: unknown }[],
+  ): Promise<void> {
+    const now = new Date();
+    await this.db.transaction(async (tx) => {
+      if (profileIds === undefined) {
+        await tx.query('DELETE FROM profile_attributes');
+      } else {
+        if (profileIds.length === 0) return;
+        await fillProfileScope(tx, profileIds);
+        await tx.query('DELETE FROM profile_attributes WHERE profile_id IN (SELECT profile_id FROM profile_scope)');
+      }
+      await tx.bulkInsert(
+        'profile_attributes',
+        ['profile_id', 'name', 'value', 'updated_at'],
+        rows.map((r) => [r.profileId, r.name, JSON.stringify(r.value), now]),
+      );
+    });
+  }
+
+  /** The attribute and trait values of the given profiles, as stored JSON text. */
+  async valuesOf(
+    profileIds: readonly string[] | undefined,
+  ): Promise<{ profile_id: string; name: string; value: string | null; trait: boolean }[]> {
+    const scoped = profileIds !== undefined;
+    if (scoped) await fillProfileScope(this.db, profileIds);
+    return this.db.query(
+      `SELECT profile_id, name, value, false AS trait FROM profile_attributes WHERE ${scopeFilter('profile_id', scoped)}
+       UNION ALL
+       SELECT profile_id, name, value, true AS trait FROM profile_traits WHERE ${scopeFilter('profile_id', scoped)}`,
+    );
+  }
+}
