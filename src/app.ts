@@ -6,6 +6,7 @@ import { UserError } from './core/index.js';
 import { type DemoOptions, loadDemoWorkspace } from './demo/index.js';
 import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
+import { SegmentService } from './segments/index.js';
 import { createHttpServer } from './server/index.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -31,6 +32,7 @@ export function openConfiguredStore(config: Config, schema?: string): Promise<St
 export interface RunningApp {
   store: Store;
   identity: IdentityService;
+  segments: SegmentService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -77,6 +79,10 @@ async function startOnStore(
       `Identity: ${stitched.observations} events and records stitched into ${stitched.profiles} profiles in ${stitched.seconds.toFixed(1)} s`,
     );
   }
+  const segments = await SegmentService.open(store, identity, {
+    batchIntervalMs: config.segments.batchIntervalMinutes * 60_000,
+    onError: (err) => log.error('segment evaluation failed', err),
+  });
   if (createdAdminKey) {
     log.info(`Created the first admin API key (shown once, keep it): ${createdAdminKey}`);
   }
@@ -84,10 +90,13 @@ async function startOnStore(
     commitDelayMs: config.ingest.commitDelayMs,
     maxPendingEvents: config.ingest.maxPendingEvents,
     dedupeWindowMs: config.ingest.dedupeWindowHours * 3_600_000,
-    onStored: (firstSeq, events) => identity.offer(firstSeq, events),
+    onStored: (firstSeq, events) => {
+      segments.offer(firstSeq, events);
+      identity.offer(firstSeq, events);
+    },
   });
   await writer.start();
-  const server = createHttpServer({ store, writer, identity, config, version: VERSION });
+  const server = createHttpServer({ store, writer, identity, segments, config, version: VERSION });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -97,6 +106,7 @@ async function startOnStore(
   const app: RunningApp = {
     store,
     identity,
+    segments,
     server,
     url,
     createdAdminKey,
@@ -107,6 +117,7 @@ async function startOnStore(
       });
       await writer.close();
       await identity.close();
+      await segments.close();
       await store.close();
     },
   };

@@ -31,6 +31,10 @@ export const ConfigSchema = z.object({
     maxPendingEvents: int(100, 10_000_000).default(50_000),
     dedupeWindowHours: int(24, 24 * 30).default(24),
   }),
+  segments: z.object({
+    /** How often batch-only segments (rankings) are evaluated; 0: only on demand. */
+    batchIntervalMinutes: int(0, 7 * 24 * 60).default(15),
+  }),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -48,6 +52,7 @@ const ENV: Record<string, string> = {
   SLUICE_COMMIT_DELAY_MS: 'ingest.commitDelayMs',
   SLUICE_MAX_PENDING_EVENTS: 'ingest.maxPendingEvents',
   SLUICE_DEDUPE_WINDOW_HOURS: 'ingest.dedupeWindowHours',
+  SLUICE_SEGMENT_BATCH_MINUTES: 'segments.batchIntervalMinutes',
 };
 
 /** The environment variables Sluice reads, with the config field each sets (for `--help` and the README). */
@@ -58,7 +63,7 @@ export const CONFIG_ENV_VARS = Object.keys(ENV);
  * Empty variables count as unset. Throws a UserError naming every bad setting.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): Config {
-  const raw: Record<string, unknown> = { limits: {}, ingest: {} };
+  const raw: Record<string, unknown> = { limits: {}, ingest: {}, segments: {} };
   for (const [name, path] of Object.entries(ENV)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

@@ -102,6 +102,11 @@ export class IdentityService {
     return this.config;
   }
 
+  /** Every event up to this seq is stitched. */
+  get eventsStitchedThrough(): number {
+    return this.cursors.events;
+  }
+
   /** Calls `listener` after each pass, rebuild or match has stored what it changed. */
   subscribe(listener: (changes: ProfileChanges) => void): void {
     this.listeners.push(listener);

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { IdentityService } from '../identity/index.js';
 import type { EventWriter } from '../ingest/index.js';
+import type { SegmentService } from '../segments/index.js';
 import type { Store } from '../store/index.js';
 
 /** What the HTTP layer is given by the composition root. */
@@ -8,6 +9,7 @@ export interface ServerDeps {
   store: Store;
   writer: EventWriter;
   identity: IdentityService;
+  segments: SegmentService;
   config: Config;
   version: string;
 }

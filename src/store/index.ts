@@ -17,11 +17,18 @@ export type {
 } from './identity-repository.js';
 export type { ImportRun, ImportStatus } from './import-repository.js';
 export type { MatchableRecord, MatchRow, MatchStatus } from './match-repository.js';
+export type {
+  EvaluationCounts,
+  LedgerChange,
+  LedgerRow,
+  SegmentEventRow,
+} from './membership-repository.js';
 export { migrate } from './migrations.js';
 export { PostgresDatabase } from './postgres-database.js';
 export { fillProfileScope, scopeFilter } from './profile-scope.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
+export type { StoredSegment } from './segment-repository.js';
 export type { SourceStats } from './stats-repository.js';
 export { storableJson, storableText } from './storable-text.js';
 export { openStore, Store, type StoreOptions } from './store.js';

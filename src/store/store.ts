@@ -8,10 +8,12 @@ import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
 import { MatchRepository } from './match-repository.js';
+import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { RecordRepository } from './record-repository.js';
 import { RejectRepository } from './reject-repository.js';
+import { SegmentRepository } from './segment-repository.js';
 import { SourceRepository } from './source-repository.js';
 import { type SourceStats, sourceStats } from './stats-repository.js';
 import { TraitRepository } from './trait-repository.js';
@@ -28,6 +30,8 @@ export class Store {
   readonly traits: TraitRepository;
   readonly matches: MatchRepository;
   readonly attributes: AttributeRepository;
+  readonly segments: SegmentRepository;
+  readonly memberships: MembershipRepository;
 
   constructor(readonly db: Database) {
     this.sources = new SourceRepository(db);
@@ -40,6 +44,8 @@ export class Store {
     this.traits = new TraitRepository(db);
     this.matches = new MatchRepository(db);
     this.attributes = new AttributeRepository(db);
+    this.segments = new SegmentRepository(db);
+    this.memberships = new MembershipRepository(db);
   }
 
   get engine(): Database['dialect']['name'] {

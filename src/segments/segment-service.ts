@@ -1,0 +1,291 @@
+import {
+  type Condition,
+  describeCondition,
+  type EvaluationMode,
+  newId,
+  NotFoundError,
+  parseOrThrow,
+  type Segment,
+  type SegmentDefinition,
+  SegmentDefinitionSchema,
+  type StoredEvent,
+  UserError,
+} from '../core/index.js';
+import type { EvaluationCounts, LedgerChange, Store, StoreLock, StoredSegment } from '../store/index.js';
+import { evaluationMode } from './evaluation-mode.js';
+import { type CompiledSql, segmentCompiler } from './segment-compiler.js';
+import { planSegments } from './segment-plan.js';
+import { type ReferenceCatalog, referencedSegments, referenceIssues } from './segment-references.js';
+import { type ProfileChanges, type ProfileResolver, SegmentStream } from './segment-stream.js';
+
+export interface SegmentServiceOptions {
+  /** The clock segments are evaluated by (tests move it). */
+  now?: () => number;
+  /** How often batch-only segments are evaluated; 0: only on demand. */
+  batchIntervalMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** One batch evaluation: what changed per segment, and how long it took. */
+export interface EvaluationResult {
+  at: Date;
+  seconds: number;
+  segments: EvaluationCounts[];
+}
+
+/**
+ * Segments: their definitions, batch evaluation (SQL over shared features), streaming evaluation
+ * (as events arrive), and the membership ledger both write. One process per store evaluates; the
+ * others only read and manage definitions.
+ */
+export class SegmentService {
+  private segments = new Map<string, StoredSegment>();
+  private stream: SegmentStream | undefined;
+  private lock: StoreLock | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private readonly listeners: ((changes: readonly LedgerChange[]) => void)[] = [];
+  private readonly now: () => number;
+  private readonly onError: (err: unknown) => void;
+
+  private constructor(
+    readonly store: Store,
+    options: SegmentServiceOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Loads the definitions; with `identity`, takes the evaluating role if free and starts streaming
+   * evaluation (its state loaded from the store) and the batch schedule.
+   */
+  static async open(
+    store: Store,
+    identity?: ProfileResolver & { subscribe(listener: (c: ProfileChanges) => void): void },
+    options: SegmentServiceOptions = {},
+  ): Promise<SegmentService> {
+    const service = new SegmentService(store, options);
+    await service.reloadDefinitions();
+    if (!identity) return service;
+    service.lock = await store.db.tryLock('segments');
+    if (!service.lock) return service;
+    const { plan, streaming } = service.streamingPlan();
+    const stream = new SegmentStream(store, identity, plan, streaming, service.now, service.onError, (changes) =>
+      service.announce(changes),
+    );
+    service.stream = stream;
+    identity.subscribe((c) => stream.onProfiles(c));
+    await stream.start();
+    const interval = options.batchIntervalMs ?? 15 * 60_000;
+    if (interval > 0) {
+      service.batchTimer = setInterval(() => void service.evaluate().catch(service.onError), interval);
+      service.batchTimer.unref();
+    }
+    return service;
+  }
+
+  /** Whether this process evaluates segments for the store. */
+  get isEvaluator(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** Hands over events the ingest writer stored (their seqs start at `firstSeq`). */
+  offer(firstSeq: number, events: readonly StoredEvent[]): void {
+    this.stream?.offer(firstSeq, events);
+  }
+
+  /** Calls `listener` with every batch of changes written to the ledger by streaming evaluation. */
+  subscribe(listener: (changes: readonly LedgerChange[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  list(): Segment[] {
+    return [...this.segments.values()].sort((a, b) => a.name.localeCompare(b.name)).map((s) => this.present(s));
+  }
+
+  get(id: string): Segment {
+    const s = this.segments.get(id);
+    if (!s) throw new NotFoundError('segment', id);
+    return this.present(s);
+  }
+
+  /** Creates a segment; batch-only ones are evaluated at once, streaming ones join the stream. */
+  async create(input: unknown): Promise<Segment> {
+    const definition = await this.validate(input, undefined);
+    const at = new Date(this.now());
+    const stored: StoredSegment = { id: newId('seg'), ...definition, ...this.modeOf(definition.condition), createdAt: at, updatedAt: at };
+    await this.store.segments.insert(stored);
+    await this.definitionsChanged([stored.id]);
+    return this.get(stored.id);
+  }
+
+  async update(id: string, input: unknown): Promise<Segment> {
+    const existing = this.segments.get(id);
+    if (!existing) throw new NotFoundError('segment', id);
+    const definition = await this.validate(input, id);
+    const stored: StoredSegment = {
+      ...existing,
+      description: undefined,
+      ...definition,
+      ...this.modeOf(definition.condition),
+      updatedAt: new Date(this.now()),
+    };
+    await this.store.segments.update(stored);
+    // Segments that refer to this one change with it.
+    await this.definitionsChanged([...this.segments.keys()]);
+    return this.get(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    const using = [...this.segments.values()].filter(
+      (s) => s.id !== id && referencedSegments(s.condition).includes(id),
+    );
+    if (using.length > 0) {
+      throw new UserError(
+        'in_use',
+        `segment ${id} is used by ${using.map((s) => s.name).join(', ')}: change those first`,
+      );
+    }
+    await this.store.segments.delete(id);
+    await this.definitionsChanged([]);
+  }
+
+  /**
+   * Evaluates segments in batch at `now` and records every entry and exit. By default the
+   * batch-only segments (streaming ones are kept current by the stream); without a stream, all.
+   */
+  async evaluate(options: { segmentIds?: readonly string[]; now?: Date } = {}): Promise<EvaluationResult> {
+    if (!this.lock && this.stream === undefined) {
+      this.lock = await this.store.db.tryLock('segments');
+      if (!this.lock) {
+        throw new UserError('segments_busy', 'another Sluice process evaluates segments for this store: evaluate there');
+      }
+    }
+    const started = performance.now();
+    const at = options.now ?? new Date(this.now());
+    const ids = options.segmentIds ?? [...this.segments.values()].filter((s) => !this.stream || s.mode === 'batch').map((s) => s.id);
+    for (const id of ids) {
+      const s = this.segments.get(id);
+      if (!s) throw new NotFoundError('segment', id);
+      if (this.stream && s.mode === 'streaming') {
+        throw new UserError('streaming_segment', `segment ${s.name} is streaming: its members are kept current as events arrive`);
+      }
+    }
+    const counts = await this.store.memberships.replaceMembers(ids, this.membershipSql(ids, at), at, { kind: 'evaluation' });
+    return { at, seconds: (performance.now() - started) / 1000, segments: counts };
+  }
+
+  /** `SELECT segment_id, profile_id` of the members of `ids` at `at`, computed in one statement. */
+  membershipSql(ids: readonly string[], at: Date): CompiledSql {
+    const plan = planSegments(
+      ids.map((id) => ({ id, condition: this.segments.get(id)!.condition })),
+      (ref) => this.segments.get(ref)?.condition,
+    );
+    const { sql, params } = segmentCompiler(this.store.db.dialect).compile(plan, at);
+    const selects = plan.segments.map(
+      (s, i) => `SELECT CAST($${params.length + i + 1} AS VARCHAR) AS segment_id, profile_id FROM result WHERE s${i}`,
+    );
+    return {
+      sql: `WITH result AS MATERIALIZED (${sql})\n${selects.join('\nUNION ALL ')}`,
+      params: [...params, ...plan.segments.map((s) => s.id)],
+    };
+  }
+
+  /** Waits until every event and profile change handed over so far is evaluated and recorded. */
+  async settle(): Promise<void> {
+    await this.stream?.settle();
+  }
+
+  /** Runs the timers due at the service's clock (after a test moved it). */
+  async tick(): Promise<void> {
+    await this.stream?.tick();
+    await this.settle();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.batchTimer);
+    await this.stream?.close();
+    this.stream = undefined;
+    await this.lock?.release();
+    this.lock = undefined;
+  }
+
+  /** Parses a definition and checks its references; every problem is reported at once. */
+  async validate(input: unknown, selfId: string | undefined): Promise<SegmentDefinition> {
+    const definition = parseOrThrow(SegmentDefinitionSchema, input, 'segment');
+    const issues = await referenceIssues(definition.condition, selfId, this.catalog());
+    if (issues.length > 0) {
+      const first = issues[0]!;
+      throw new UserError('invalid_input', `invalid segment at ${first.path.join('.')}: ${first.message}`, issues);
+    }
+    return definition;
+  }
+
+  /** The references a segment may make, as this store has them now. */
+  catalog(): ReferenceCatalog {
+    const db = this.store.db;
+    const exists = async (sql: string, value: string) => (await db.query(sql, [value])).length > 0;
+    return {
+      attributeExists: (name) => exists('SELECT 1 FROM profile_attributes WHERE name = $1 LIMIT 1', name),
+      traitExists: (name) => exists('SELECT 1 FROM computed_traits WHERE name = $1', name),
+      eventExists: (name) => exists('SELECT 1 FROM events WHERE event = $1 LIMIT 1', name),
+      segment: (id) => this.segments.get(id)?.condition,
+    };
+  }
+
+  conditionOf(id: string): Condition | undefined {
+    return this.segments.get(id)?.condition;
+  }
+
+  private async definitionsChanged(evaluateNow: readonly string[]): Promise<void> {
+    await this.reloadDefinitions();
+    // Modes depend on referenced segments: settle them again.
+    for (const s of this.segments.values()) {
+      const mode = this.modeOf(s.condition);
+      if (mode.mode !== s.mode || mode.modeReason !== s.modeReason) {
+        await this.store.segments.update({ ...s, ...mode });
+        this.segments.set(s.id, { ...s, ...mode });
+      }
+    }
+    if (this.stream) {
+      const { plan, streaming } = this.streamingPlan();
+      await this.stream.restart(plan, streaming);
+      await this.stream.settle();
+      const batch = evaluateNow.filter((id) => this.segments.get(id)?.mode === 'batch');
+      if (batch.length > 0) await this.evaluate({ segmentIds: batch });
+    }
+  }
+
+  private async reloadDefinitions(): Promise<void> {
+    this.segments = new Map((await this.store.segments.list()).map((s) => [s.id, s]));
+  }
+
+  private streamingPlan() {
+    const all = [...this.segments.values()];
+    const plan = planSegments(all, (ref) => this.segments.get(ref)?.condition);
+    const streaming = all.flatMap((s, i) => (s.mode === 'streaming' ? [i] : []));
+    return { plan, streaming };
+  }
+
+  private modeOf(condition: Condition): { mode: EvaluationMode; modeReason?: string | undefined } {
+    const { mode, reason } = evaluationMode(condition, (ref) => this.segments.get(ref)?.condition, () => undefined);
+    return { mode, modeReason: reason };
+  }
+
+  private present(s: StoredSegment): Segment {
+    return {
+      ...s,
+      sentence: describeCondition(s.condition, (ref) => this.segments.get(ref)?.name ?? ref),
+    };
+  }
+
+  private announce(changes: readonly LedgerChange[]): void {
+    for (const l of this.listeners) {
+      try {
+        l(changes);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,286 @@
+import type { StoredEvent } from '../core/index.js';
+import type { LedgerChange, Store } from '../store/index.js';
+import type { SegmentPlan } from './segment-plan.js';
+import {
+  type ChangeReason,
+  type MembershipChange,
+  type StreamEvent,
+  StreamingEvaluator,
+} from './streaming/streaming-evaluator.js';
+
+/** What the identity service tells segments after each pass (see `IdentityService.subscribe`). */
+export interface ProfileChanges {
+  eventsThrough: number;
+  profiles: readonly string[] | undefined;
+  moves: readonly { oldId: string; newId: string }[];
+}
+
+/** The part of identity resolution that streaming segments rely on. */
+export interface ProfileResolver {
+  readonly eventsStitchedThrough: number;
+  profileOfEvent(userId: string | null | undefined, anonymousId: string | null | undefined): string | undefined;
+}
+
+interface OfferedEvent extends StreamEvent {
+  userId: string | null;
+  anonymousId: string | null;
+}
+
+/** Most events kept in memory until identity has stitched them; past it they are read back. */
+const MAX_BUFFER = 200_000;
+const PAGE = 50_000;
+/** Longest sleep between timer checks (a timer further out is checked again then). */
+const MAX_TIMER_MS = 60_000;
+
+/**
+ * Streaming segments at work: events from the ingest writer wait until identity has stitched them,
+ * then go through the evaluator in order; profile changes and merges reload what they touched;
+ * timers close windows; every change is written to the ledger in small batches.
+ */
+export class SegmentStream {
+  private evaluator: StreamingEvaluator;
+  private buffer: OfferedEvent[] = [];
+  private offeredThrough = 0;
+  private cursor = 0;
+  private work: Promise<void> = Promise.resolve();
+  private pending: LedgerChange[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly identity: ProfileResolver,
+    private plan: SegmentPlan,
+    private streaming: number[],
+    private readonly now: () => number,
+    private readonly onError: (err: unknown) => void,
+    private readonly onRecorded: (changes: readonly LedgerChange[]) => void,
+  ) {
+    this.evaluator = new StreamingEvaluator(plan, streaming);
+  }
+
+  /** Loads the state of every profile from the store and records what differs from the stored members. */
+  start(): Promise<void> {
+    return this.enqueue(() => this.load());
+  }
+
+  /** Starts again over new definitions (a segment was created, changed or deleted). */
+  restart(plan: SegmentPlan, streaming: number[]): Promise<void> {
+    return this.enqueue(async () => {
+      this.plan = plan;
+      this.streaming = streaming;
+      this.evaluator = new StreamingEvaluator(plan, streaming);
+      await this.load();
+    });
+  }
+
+  /** Events the ingest writer just stored, numbered from `firstSeq`. */
+  offer(firstSeq: number, events: readonly StoredEvent[]): void {
+    if (this.closed) return;
+    if (firstSeq !== this.offeredThrough + 1 || this.buffer.length + events.length > MAX_BUFFER) this.buffer = [];
+    if (events.length <= MAX_BUFFER) {
+      events.forEach((e, i) =>
+        this.buffer.push({
+          seq: firstSeq + i,
+          messageId: e.messageId,
+          event: e.event,
+          timestamp: e.timestamp.getTime(),
+          properties: e.properties ?? {},
+          userId: e.userId,
+          anonymousId: e.anonymousId,
+        }),
+      );
+    }
+    this.offeredThrough = firstSeq + events.length - 1;
+  }
+
+  /** Identity finished a pass: evaluate what it stitched. */
+  onProfiles(changes: ProfileChanges): void {
+    if (this.closed) return;
+    void this.enqueue(() => this.process(changes));
+  }
+
+  /** Runs the timers due now (the service's clock), e.g. after a test moved its clock. */
+  tick(): Promise<void> {
+    return this.enqueue(async () => this.record(this.evaluator.runTimers(this.now())));
+  }
+
+  /** Waits until everything handed over so far is evaluated and in the ledger. */
+  async settle(): Promise<void> {
+    await this.work;
+    while (this.flushing || this.pending.length > 0) await (this.flushing ?? this.flush());
+  }
+
+  isMember(segmentIndex: number, profileId: string): boolean {
+    return this.evaluator.isMember(segmentIndex, profileId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.settle().catch(() => {});
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.work.then(fn);
+    this.work = run.then(
+      () => this.scheduleTimer(),
+      (err: unknown) => {
+        this.onError(err);
+        this.scheduleTimer();
+      },
+    );
+    return run;
+  }
+
+  private async load(): Promise<void> {
+    const ev = this.evaluator;
+    const now = this.now();
+    await this.store.memberships.profileIds((ids) => {
+      for (const id of ids) ev.addProfile(id);
+    });
+    const ids = this.streaming.map((i) => this.plan.segments[i]!.id);
+    const indexOf = new Map(this.streaming.map((i) => [this.plan.segments[i]!.id, i]));
+    await this.store.memberships.membersOf(ids, (rows) => {
+      for (const r of rows) ev.restoreMember(indexOf.get(r.segment_id)!, r.profile_id);
+    });
+    if (ev.readsValues) for (const [id, values] of await this.values(undefined)) ev.loadValues(id, values);
+    const through = this.identity.eventsStitchedThrough;
+    await this.readEvents(0, through, undefined, (profileId, e) => ev.load(profileId, e, now));
+    this.cursor = through;
+    this.buffer = this.buffer.filter((e) => e.seq > through);
+    this.record(ev.reevaluateAll(now, { kind: 'recomputed' }));
+  }
+
+  private async process(changes: ProfileChanges): Promise<void> {
+    const ev = this.evaluator;
+    const now = this.now();
+    const out: MembershipChange[] = [];
+    const reload = new Set<string>();
+    for (const m of changes.moves) {
+      out.push(...ev.removeProfile(m.oldId, now, { kind: 'merge', into: m.newId }));
+      reload.add(m.newId);
+    }
+    for (const id of reload) ev.clearState(id);
+    const through = changes.eventsThrough;
+    const apply = (profileId: string, e: StreamEvent) => {
+      if (!reload.has(profileId)) out.push(...ev.applyEvent(profileId, e, now));
+    };
+    while (this.cursor < through) {
+      const next = this.buffer[0];
+      if (next && next.seq === this.cursor + 1) {
+        let i = 0;
+        for (; i < this.buffer.length && this.buffer[i]!.seq <= through; i++) {
+          const e = this.buffer[i]!;
+          const profileId = this.identity.profileOfEvent(e.userId, e.anonymousId);
+          if (profileId) apply(profileId, e);
+        }
+        this.cursor = this.buffer[i - 1]!.seq;
+        this.buffer.splice(0, i);
+      } else {
+        // Not offered here (an import, another process): read them back.
+        const until = Math.min(through, next ? next.seq - 1 : through);
+        await this.readEvents(this.cursor, until, undefined, apply);
+        this.cursor = until;
+        this.buffer = this.buffer.filter((e) => e.seq > until);
+      }
+    }
+    if (reload.size > 0) {
+      const ids = [...reload];
+      const values = ev.readsValues ? await this.values(ids) : new Map<string, Map<number, unknown>>();
+      await this.readEvents(0, through, ids, (profileId, e) => ev.load(profileId, e, now));
+      for (const id of ids) {
+        ev.loadValues(id, values.get(id) ?? new Map());
+        out.push(...ev.reevaluateProfile(id, now, { kind: 'merge', into: id }));
+      }
+    }
+    const touched = changes.profiles?.filter((id) => !reload.has(id));
+    if (ev.readsValues && (touched === undefined || touched.length > 0)) {
+      const values = await this.values(touched);
+      for (const id of touched ?? values.keys()) out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
+    } else {
+      for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
+    }
+    out.push(...ev.runTimers(now));
+    this.record(out);
+  }
+
+  /** Reads stitched events of the names the evaluator needs, seq in (`after`, `through`]. */
+  private async readEvents(
+    after: number,
+    through: number,
+    profileIds: readonly string[] | undefined,
+    each: (profileId: string, e: StreamEvent) => void,
+  ): Promise<void> {
+    const names = this.evaluator.eventNames;
+    for (let from = after; from < through; ) {
+      const rows = await this.store.memberships.events(names, from, through, PAGE, profileIds);
+      for (const r of rows) each(r.profileId, { ...r, timestamp: r.timestamp.getTime() });
+      from = rows.length < PAGE ? through : rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Attribute and trait values by profile, keyed by the plan's value features. */
+  private async values(profileIds: readonly string[] | undefined): Promise<Map<string, Map<number, unknown>>> {
+    const feature = new Map(this.plan.values.map((v, i) => [`${v.source === 'trait'}:${v.name}`, i]));
+    const byProfile = new Map<string, Map<number, unknown>>();
+    for (const id of profileIds ?? []) byProfile.set(id, new Map());
+    for (const r of await this.store.attributes.valuesOf(profileIds)) {
+      const i = feature.get(`${r.trait}:${r.name}`);
+      if (i === undefined) continue;
+      let values = byProfile.get(r.profile_id);
+      if (!values) {
+        values = new Map();
+        byProfile.set(r.profile_id, values);
+      }
+      values.set(i, r.value === null ? null : JSON.parse(r.value));
+    }
+    return byProfile;
+  }
+
+  private record(changes: readonly MembershipChange[]): void {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      this.pending.push({
+        segmentId: this.plan.segments[c.segment]!.id,
+        profileId: c.profileId,
+        entered: c.entered,
+        at: new Date(c.at),
+        reason: c.reason as ChangeReason & Record<string, unknown>,
+      });
+    }
+    if (!this.flushing) void this.flush();
+  }
+
+  /** Writes what is pending to the ledger, one batch at a time; a failed batch is tried again. */
+  private flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.store.memberships
+      .record(batch, 'streaming')
+      .then(
+        () => this.onRecorded(batch),
+        (err: unknown) => {
+          this.pending = [...batch, ...this.pending];
+          this.onError(err);
+          return new Promise<void>((resolve) => setTimeout(resolve, 1000));
+        },
+      )
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0 && !this.closed) void this.flush();
+      });
+    return this.flushing;
+  }
+
+  private scheduleTimer(): void {
+    clearTimeout(this.timer);
+    if (this.closed) return;
+    const due = this.evaluator.nextDue;
+    if (due === Number.POSITIVE_INFINITY) return;
+    const wait = Math.max(0, Math.min(MAX_TIMER_MS, due - this.now()));
+    this.timer = setTimeout(() => void this.tick(), wait);
+    this.timer.unref();
+  }
+}

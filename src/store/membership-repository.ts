@@ -1,0 +1,258 @@
+import type { EvaluationMode } from '../core/index.js';
+import type { Database, SqlValue } from './database.js';
+import { placeholders, readJson } from './dialect.js';
+import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
+import { fillProfileScope, scopeFilter } from './profile-scope.js';
+
+/** One entry into or exit from a segment, as the ledger keeps it. */
+export interface LedgerChange {
+  segmentId: string;
+  profileId: string;
+  entered: boolean;
+  at: Date;
+  reason: Record<string, unknown>;
+}
+
+export interface LedgerRow extends LedgerChange {
+  seq: number;
+  mode: EvaluationMode;
+}
+
+/** Per segment, what one evaluation changed. */
+export interface EvaluationCounts {
+  segmentId: string;
+  entered: number;
+  exited: number;
+  members: number;
+}
+
+/** An event as segments read it, with the profile it belongs to. */
+export interface SegmentEventRow {
+  seq: number;
+  messageId: string;
+  event: string;
+  timestamp: Date;
+  properties: Record<string, unknown>;
+  profileId: string;
+}
+
+const LEDGER_COLUMNS = ['seq', 'segment_id', 'profile_id', 'entered', 'changed_at', 'mode', 'reason'];
+
+/** The membership ledger (every entry and exit) and the current members it adds up to. */
+export class MembershipRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Appends changes to the ledger and applies them to the members, in one transaction. Changes
+   * are in the order they happened; a key may change more than once.
+   */
+  async record(changes: readonly LedgerChange[], mode: EvaluationMode): Promise<number> {
+    if (changes.length === 0) return 0;
+    const last = new Map<string, LedgerChange>();
+    for (const c of changes) last.set(`${c.segmentId}\u0000${c.profileId}`, c);
+    return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
+      const first = await reserve(changes.length);
+      await tx.bulkInsert(
+        'segment_changes',
+        LEDGER_COLUMNS,
+        changes.map((c, i) => [first + i, c.segmentId, c.profileId, c.entered, c.at, mode, JSON.stringify(c.reason)]),
+      );
+      await tx.query('DELETE FROM segment_diff');
+      await tx.bulkInsert(
+        'segment_diff',
+        ['segment_id', 'profile_id', 'entered', 'changed_at', 'reason'],
+        [...last.values()].map((c) => [c.segmentId, c.profileId, c.entered, c.at, '{}']),
+      );
+      await applyDiff(tx);
+      return first;
+    });
+  }
+
+  /**
+   * Replaces the members of `segmentIds` with what `resultSql` selects (`segment_id, profile_id`
+   * rows), recording every entry and exit in the ledger, in one transaction.
+   */
+  async replaceMembers(
+    segmentIds: readonly string[],
+    result: { sql: string; params: SqlValue[] },
+    at: Date,
+    reason: Record<string, unknown>,
+  ): Promise<EvaluationCounts[]> {
+    if (segmentIds.length === 0) return [];
+    return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
+      await tx.query('DELETE FROM segment_results');
+      await tx.query(`INSERT INTO segment_results (segment_id, profile_id) ${result.sql}`, result.params);
+      await tx.query('DELETE FROM segment_diff');
+      await tx.query(
+        `INSERT INTO segment_diff (segment_id, profile_id, entered, changed_at, reason)
+         SELECT r.segment_id, r.profile_id, true, $1, $2 FROM segment_results r
+         WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
+         UNION ALL
+         SELECT m.segment_id, m.profile_id, false, $1, $2 FROM segment_members m
+         WHERE m.segment_id IN (${placeholders(segmentIds.length, 3)})
+           AND NOT EXISTS (SELECT 1 FROM segment_results r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)`,
+        [at, JSON.stringify(reason), ...segmentIds],
+      );
+      const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM segment_diff');
+      const first = await reserve(count?.n ?? 0);
+      await tx.query(
+        `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
+         SELECT $1 - 1 + row_number() OVER (ORDER BY entered, segment_id, profile_id), segment_id, profile_id, entered,
+           changed_at, 'batch', reason FROM segment_diff`,
+        [first],
+      );
+      const counts = await tx.query<{ segment_id: string; entered: number; exited: number }>(
+        `SELECT segment_id, count(*) FILTER (WHERE entered) AS entered, count(*) FILTER (WHERE NOT entered) AS exited
+         FROM segment_diff GROUP BY segment_id`,
+      );
+      await applyDiff(tx);
+      const sizes = await tx.query<{ segment_id: string; n: number }>(
+        `SELECT segment_id, count(*) AS n FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length)}) GROUP BY segment_id`,
+        [...segmentIds],
+      );
+      const changed = new Map(counts.map((c) => [c.segment_id, c]));
+      const size = new Map(sizes.map((s) => [s.segment_id, s.n]));
+      return segmentIds.map((segmentId) => ({
+        segmentId,
+        entered: changed.get(segmentId)?.entered ?? 0,
+        exited: changed.get(segmentId)?.exited ?? 0,
+        members: size.get(segmentId) ?? 0,
+      }));
+    });
+  }
+
+  /** Every current membership of the given segments, for the streaming evaluator to start from. */
+  async membersOf(segmentIds: readonly string[], onRows: (rows: { segment_id: string; profile_id: string }[]) => void) {
+    if (segmentIds.length === 0) return;
+    let after = '';
+    for (;;) {
+      const rows = await this.db.query<{ segment_id: string; profile_id: string }>(
+        `SELECT segment_id, profile_id FROM segment_members
+         WHERE segment_id IN (${placeholders(segmentIds.length, 2)}) AND segment_id || '\u0001' || profile_id > $1
+         ORDER BY segment_id || '\u0001' || profile_id LIMIT 100000`,
+        [after, ...segmentIds],
+      );
+      if (rows.length === 0) return;
+      onRows(rows);
+      const last = rows[rows.length - 1]!;
+      after = `${last.segment_id}\u0001${last.profile_id}`;
+    }
+  }
+
+  /** A page of a segment's members in profile id order. */
+  async members(segmentId: string, limit: number, after = ''): Promise<{ profileId: string; since: Date }[]> {
+    const rows = await this.db.query<{ profile_id: string; since: Date }>(
+      `SELECT profile_id, since FROM segment_members WHERE segment_id = $1 AND profile_id > $2
+       ORDER BY profile_id LIMIT $3`,
+      [segmentId, after, limit],
+    );
+    return rows.map((r) => ({ profileId: r.profile_id, since: r.since }));
+  }
+
+  async count(segmentId: string): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      'SELECT count(*) AS n FROM segment_members WHERE segment_id = $1',
+      [segmentId],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** The ledger of one segment after `sinceSeq`, oldest first: the feed that activations read. */
+  async changes(segmentId: string, sinceSeq: number, limit: number): Promise<LedgerRow[]> {
+    const rows = await this.db.query(
+      `SELECT seq, segment_id, profile_id, entered, changed_at, mode, reason FROM segment_changes
+       WHERE segment_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [segmentId, sinceSeq, limit],
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      segmentId: r.segment_id as string,
+      profileId: r.profile_id as string,
+      entered: r.entered as boolean,
+      at: r.changed_at as Date,
+      mode: r.mode as EvaluationMode,
+      reason: readJson(r.reason),
+    }));
+  }
+
+  /** The segments a profile is in, with since when. */
+  async ofProfile(profileId: string): Promise<{ segmentId: string; since: Date }[]> {
+    const rows = await this.db.query<{ segment_id: string; since: Date }>(
+      'SELECT segment_id, since FROM segment_members WHERE profile_id = $1 ORDER BY segment_id',
+      [profileId],
+    );
+    return rows.map((r) => ({ segmentId: r.segment_id, since: r.since }));
+  }
+
+  /** Members at the end of each day (UTC) on which the segment changed. */
+  async sizeByDay(segmentId: string): Promise<{ day: Date; members: number }[]> {
+    const rows = await this.db.query<{ day: Date; net: number }>(
+      `SELECT date_trunc('day', changed_at) AS day, sum(CASE WHEN entered THEN 1 ELSE -1 END) AS net
+       FROM segment_changes WHERE segment_id = $1 GROUP BY 1 ORDER BY 1`,
+      [segmentId],
+    );
+    let members = 0;
+    return rows.map((r) => {
+      members += Number(r.net);
+      return { day: r.day, members };
+    });
+  }
+
+  /** Every profile id in use. */
+  async profileIds(onRows: (ids: string[]) => void): Promise<void> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db.query<{ profile_id: string }>(
+        `SELECT DISTINCT profile_id FROM identifiers WHERE profile_id > $1 ORDER BY profile_id LIMIT 100000`,
+        [after],
+      );
+      if (rows.length === 0) return;
+      onRows(rows.map((r) => r.profile_id));
+      after = rows[rows.length - 1]!.profile_id;
+    }
+  }
+
+  /**
+   * Stitched events named `names` with seq in (`afterSeq`, `throughSeq`], with their profiles, in
+   * pages of `limit`; `profileIds` limits them to those profiles.
+   */
+  async events(
+    names: readonly string[],
+    afterSeq: number,
+    throughSeq: number,
+    limit: number,
+    profileIds?: readonly string[],
+  ): Promise<SegmentEventRow[]> {
+    if (names.length === 0) return [];
+    if (profileIds) await fillProfileScope(this.db, profileIds);
+    const rows = await this.db.query(
+      `SELECT e.seq, e.message_id, e.event, e.timestamp, e.properties, ${EVENT_PROFILE_ID} AS profile_id
+       FROM events e ${EVENT_PROFILE_JOIN}
+       WHERE e.seq > $1 AND e.seq <= $2 AND e.event IN (${placeholders(names.length, 4)})
+         AND ${scopeFilter(EVENT_PROFILE_ID, profileIds !== undefined)}
+       ORDER BY e.seq LIMIT $3`,
+      [afterSeq, throughSeq, limit, ...names],
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      messageId: r.message_id as string,
+      event: r.event as string,
+      timestamp: r.timestamp as Date,
+      properties: readJson(r.properties),
+      profileId: r.profile_id as string,
+    }));
+  }
+}
+
+/** Applies `segment_diff` (the final state of each changed key) to the members. */
+async function applyDiff(tx: Database): Promise<void> {
+  await tx.query(
+    `DELETE FROM segment_members WHERE EXISTS (
+       SELECT 1 FROM segment_diff d WHERE d.segment_id = segment_members.segment_id AND d.profile_id = segment_members.profile_id)`,
+  );
+  await tx.query(
+    `INSERT INTO segment_members (segment_id, profile_id, since)
+     SELECT segment_id, profile_id, changed_at FROM segment_diff WHERE entered`,
+  );
+  await tx.query('DELETE FROM segment_diff');
+}
