@@ -81,6 +81,7 @@ async function startOnStore(
   }
   const segments = await SegmentService.open(store, identity, {
     batchIntervalMs: config.segments.batchIntervalMinutes * 60_000,
+    refreshScores: () => identity.refreshScores(),
     onError: (err) => log.error('segment evaluation failed', err),
   });
   if (createdAdminKey) {

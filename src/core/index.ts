@@ -1,6 +1,7 @@
 export {
   type ComputedTrait,
   ComputedTraitSchema,
+  POPULATION_AGGREGATES,
   TRAIT_AGGREGATES,
   type TraitAggregate,
 } from './computed-trait-schema.js';

@@ -3,6 +3,7 @@ import {
   type IdentityConfig,
   IdentityConfigSchema,
   parseOrThrow,
+  POPULATION_AGGREGATES,
   type StoredEvent,
   UserError,
 } from '../core/index.js';
@@ -150,6 +151,15 @@ export class IdentityService {
       this.traitSignature = JSON.stringify(await this.store.traits.list());
       this.announce(undefined, []);
       return result;
+    });
+  }
+
+  /** Recomputes the RFM scores (which rank every profile) before a batch evaluation reads them. */
+  refreshScores(): Promise<void> {
+    return this.serialized(async () => {
+      if (!(await this.claimWriter())) return;
+      const { traits } = await this.traits.refresh(undefined, (t) => POPULATION_AGGREGATES.includes(t.aggregate));
+      if (traits > 0) this.announce(undefined, []);
     });
   }
 

@@ -1,7 +1,11 @@
-import { assertNever, type Condition, type EvaluationMode, type PropertyFilter } from '../core/index.js';
-
-/** Computed-trait aggregates that rank a profile among all others: recomputed in batch only. */
-export const POPULATION_AGGREGATES: readonly string[] = ['recency_score', 'frequency_score', 'monetary_score'];
+import {
+  assertNever,
+  type Condition,
+  type EvaluationMode,
+  POPULATION_AGGREGATES,
+  type PropertyFilter,
+  type TraitAggregate,
+} from '../core/index.js';
 
 /**
  * Whether a segment can be kept current as events arrive, and if not, why. `traitAggregate` tells
@@ -10,7 +14,7 @@ export const POPULATION_AGGREGATES: readonly string[] = ['recency_score', 'frequ
 export function evaluationMode(
   condition: Condition,
   conditionOf: (segmentId: string) => Condition | undefined,
-  traitAggregate: (name: string) => string | undefined,
+  traitAggregate: (name: string) => TraitAggregate | undefined,
 ): { mode: EvaluationMode; reason?: string } {
   const reasons: string[] = [];
   const seen = new Set<string>();

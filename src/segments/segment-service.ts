@@ -5,10 +5,12 @@ import {
   newId,
   NotFoundError,
   parseOrThrow,
+  POPULATION_AGGREGATES,
   type Segment,
   type SegmentDefinition,
   SegmentDefinitionSchema,
   type StoredEvent,
+  type TraitAggregate,
   UserError,
 } from '../core/index.js';
 import type { EvaluationCounts, LedgerChange, Store, StoreLock, StoredSegment } from '../store/index.js';
@@ -23,6 +25,8 @@ export interface SegmentServiceOptions {
   now?: () => number;
   /** How often batch-only segments are evaluated; 0: only on demand. */
   batchIntervalMs?: number;
+  /** Recomputes the RFM-score traits, before a batch evaluation that reads them. */
+  refreshScores?: () => Promise<void>;
   onError?: (err: unknown) => void;
 }
 
@@ -40,6 +44,7 @@ export interface EvaluationResult {
  */
 export class SegmentService {
   private segments = new Map<string, StoredSegment>();
+  private traitAggregates = new Map<string, TraitAggregate>();
   private stream: SegmentStream | undefined;
   private lock: StoreLock | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
@@ -49,7 +54,7 @@ export class SegmentService {
 
   private constructor(
     readonly store: Store,
-    options: SegmentServiceOptions,
+    private readonly options: SegmentServiceOptions,
   ) {
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => {});
@@ -171,6 +176,8 @@ export class SegmentService {
         throw new UserError('streaming_segment', `segment ${s.name} is streaming: its members are kept current as events arrive`);
       }
     }
+    const scores = ids.some((id) => this.readsScores(this.segments.get(id)!.condition));
+    if (scores) await this.options.refreshScores?.();
     const counts = await this.store.memberships.replaceMembers(ids, this.membershipSql(ids, at), at, { kind: 'evaluation' });
     return { at, seconds: (performance.now() - started) / 1000, segments: counts };
   }
@@ -213,6 +220,7 @@ export class SegmentService {
   /** Parses a definition and checks its references; every problem is reported at once. */
   async validate(input: unknown, selfId: string | undefined): Promise<SegmentDefinition> {
     const definition = parseOrThrow(SegmentDefinitionSchema, input, 'segment');
+    this.traitAggregates = new Map((await this.store.traits.list()).map((t) => [t.name, t.aggregate]));
     const issues = await referenceIssues(definition.condition, selfId, this.catalog());
     if (issues.length > 0) {
       const first = issues[0]!;
@@ -258,6 +266,20 @@ export class SegmentService {
 
   private async reloadDefinitions(): Promise<void> {
     this.segments = new Map((await this.store.segments.list()).map((s) => [s.id, s]));
+    this.traitAggregates = new Map((await this.store.traits.list()).map((t) => [t.name, t.aggregate]));
+  }
+
+  /** Whether a condition reads an RFM score (directly or through a referenced segment). */
+  private readsScores(c: Condition): boolean {
+    const text = JSON.stringify(c);
+    const scores = [...this.traitAggregates].filter(([, a]) => POPULATION_AGGREGATES.includes(a));
+    return (
+      scores.some(([name]) => text.includes(`"trait":${JSON.stringify(name)}`)) ||
+      referencedSegments(c).some((id) => {
+        const ref = this.segments.get(id);
+        return ref !== undefined && this.readsScores(ref.condition);
+      })
+    );
   }
 
   private streamingPlan() {
@@ -268,7 +290,11 @@ export class SegmentService {
   }
 
   private modeOf(condition: Condition): { mode: EvaluationMode; modeReason?: string | undefined } {
-    const { mode, reason } = evaluationMode(condition, (ref) => this.segments.get(ref)?.condition, () => undefined);
+    const { mode, reason } = evaluationMode(
+      condition,
+      (ref) => this.segments.get(ref)?.condition,
+      (name) => this.traitAggregates.get(name),
+    );
     return { mode, modeReason: reason };
   }
 

@@ -1,7 +1,7 @@
 import type { ComputedTrait } from '../core/index.js';
 import { NotFoundError, UserError } from '../core/index.js';
 import type { Database } from './database.js';
-import { readJson } from './dialect.js';
+import { placeholders, readJson } from './dialect.js';
 import { fillProfileScope } from './profile-scope.js';
 
 /** Computed trait definitions and their values per profile. */
@@ -47,12 +47,15 @@ export class TraitRepository {
   ): Promise<void> {
     const now = new Date();
     await this.db.transaction(async (tx) => {
+      if (names.length === 0) return;
+      const named = `name IN (${placeholders(names.length)})`;
       if (profileIds === undefined) {
-        await tx.query('DELETE FROM profile_traits');
+        await tx.query(`DELETE FROM profile_traits WHERE ${named}`, [...names]);
       } else if (profileIds.length > 0) {
         await fillProfileScope(tx, profileIds);
         await tx.query(
-          'DELETE FROM profile_traits WHERE profile_id IN (SELECT profile_id FROM profile_scope)',
+          `DELETE FROM profile_traits WHERE profile_id IN (SELECT profile_id FROM profile_scope) AND ${named}`,
+          [...names],
         );
       }
       await tx.bulkInsert(

@@ -52,7 +52,7 @@ export async function openSegmentHarness(engine: Engine, start: number): Promise
   const sourceId = (await store.sources.create({ name: 'web', kind: 'events' })).id;
   const identity = await IdentityService.open(store);
   const clock = { now: start };
-  const options = { now: () => clock.now, batchIntervalMs: 0 };
+  const options = { now: () => clock.now, batchIntervalMs: 0, refreshScores: () => identity.refreshScores() };
   const h: SegmentHarness = {
     store,
     identity,
