@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerSegmentCommands } from './segment-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSourceCommands } from './source-commands.js';
 
@@ -19,6 +20,7 @@ registerKeyCommands(program);
 registerImportCommand(program);
 registerDemoCommand(program);
 registerIdentityCommands(program);
+registerSegmentCommands(program);
 
 try {
   await program.parseAsync(process.argv);

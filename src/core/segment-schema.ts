@@ -216,3 +216,17 @@ export interface Segment extends SegmentDefinition {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** `POST /api/segments/preview`: an unsaved definition and what to measure about it. */
+export const SegmentPreviewSchema = z.object({
+  condition: ConditionSchema,
+  /** How many member profile ids to return. */
+  sample: z.number().int().min(0).max(100).default(10),
+  /** A numeric attribute or computed trait to total and average over the members (e.g. lifetime revenue). */
+  value: z
+    .union([z.object({ trait: z.string().min(1) }), z.object({ attribute: PropertyPathSchema })])
+    .optional(),
+  /** Saved segments to measure the overlap with. */
+  overlapWith: z.array(z.string().min(1)).max(20).default([]),
+});
+export type SegmentPreview = z.output<typeof SegmentPreviewSchema>;

@@ -19,14 +19,17 @@ export async function referenceIssues(
   catalog: ReferenceCatalog,
   prefix: (string | number)[] = ['condition'],
 ): Promise<Issue[]> {
-  const issues: Issue[] = [];
+  // One slot per reference in document order, so that issues come back in that order.
+  const issues: (Issue | undefined)[] = [];
   const checks: Promise<void>[] = [];
-  const check = (exists: Promise<boolean>, path: (string | number)[], message: string) =>
+  const check = (exists: Promise<boolean>, path: (string | number)[], message: string) => {
+    const slot = issues.push(undefined) - 1;
     checks.push(
       exists.then((ok) => {
-        if (!ok) issues.push({ code: 'unknown_reference', path, message });
+        if (!ok) issues[slot] = { code: 'unknown_reference', path, message };
       }),
     );
+  };
   const event = (name: string, path: (string | number)[]) =>
     check(catalog.eventExists(name), path, `no event named ${JSON.stringify(name)} has been received`);
   const metric = (m: Metric, path: (string | number)[]) => {
@@ -78,7 +81,7 @@ export async function referenceIssues(
   };
   visit(condition, prefix);
   await Promise.all(checks);
-  return issues;
+  return issues.filter((i) => i !== undefined);
 }
 
 /** Whether segment `from` refers, directly or through others, to segment `target`. */

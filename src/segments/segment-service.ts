@@ -9,6 +9,7 @@ import {
   type Segment,
   type SegmentDefinition,
   SegmentDefinitionSchema,
+  SegmentPreviewSchema,
   type StoredEvent,
   type TraitAggregate,
   UserError,
@@ -16,6 +17,7 @@ import {
 import type { EvaluationCounts, LedgerChange, Store, StoreLock, StoredSegment } from '../store/index.js';
 import { evaluationMode } from './evaluation-mode.js';
 import { type CompiledSql, segmentCompiler } from './segment-compiler.js';
+import { type PreviewResult, previewSegment } from './segment-insights.js';
 import { planSegments } from './segment-plan.js';
 import { type ReferenceCatalog, referencedSegments, referenceIssues } from './segment-references.js';
 import { type ProfileChanges, type ProfileResolver, SegmentStream } from './segment-stream.js';
@@ -196,6 +198,18 @@ export class SegmentService {
       sql: `WITH result AS MATERIALIZED (${sql})\n${selects.join('\nUNION ALL ')}`,
       params: [...params, ...plan.segments.map((s) => s.id)],
     };
+  }
+
+  /** Count, sample, value and overlaps of an unsaved definition (`POST /api/segments/preview`). */
+  preview(input: unknown): Promise<PreviewResult> {
+    const request = parseOrThrow(SegmentPreviewSchema, input, 'preview');
+    const catalog = { ...this.catalog(), segmentName: (id: string) => this.segments.get(id)?.name };
+    return previewSegment(this.store, catalog, request, new Date(this.now()), (c) => this.modeOf(c));
+  }
+
+  /** Members per segment, for listings. */
+  async sizes(): Promise<Map<string, number>> {
+    return this.store.memberships.sizes();
   }
 
   /** Waits until every event and profile change handed over so far is evaluated and recorded. */

@@ -9,6 +9,7 @@ import { identityRoutes } from './identity-routes.js';
 import { importRoutes } from './import-routes.js';
 import { keyRoutes } from './key-routes.js';
 import { profileRoutes } from './profile-routes.js';
+import { segmentRoutes } from './segment-routes.js';
 import { sourceRoutes } from './source-routes.js';
 
 /** Every management route, in the order the OpenAPI document lists them. */
@@ -19,6 +20,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...eventRoutes(deps),
     ...profileRoutes(deps),
     ...identityRoutes(deps),
+    ...segmentRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

@@ -5,7 +5,7 @@ import { route } from './api-routes.js';
 import type { ServerDeps } from './deps.js';
 
 /** Customer 360: profiles found by identifier, read whole, and their identity explained. */
-export function profileRoutes({ store, identity }: ServerDeps) {
+export function profileRoutes({ store, identity, segments }: ServerDeps) {
   return [
     route({
       method: 'get',
@@ -50,13 +50,16 @@ export function profileRoutes({ store, identity }: ServerDeps) {
     route({
       method: 'get',
       path: '/profiles/:id',
-      summary: 'A profile whole: attributes with their sources, identifiers, computed traits, recent events',
+      summary:
+        'A profile whole: attributes with their sources, identifiers, computed traits, segments (since when), recent events',
       tag: 'profiles',
       query: z.object({ events: z.coerce.number().int().min(0).max(1000).default(20) }),
       handler: async ({ params, query }) => {
         const profile = await customerProfile(store, identity.identityConfig, params.id!, query.events);
         if (!profile) throw new NotFoundError('profile', params.id!);
-        return profile;
+        const names = new Map(segments.list().map((s) => [s.id, s.name]));
+        const memberships = await store.memberships.ofProfile(profile.id);
+        return { ...profile, segments: memberships.map((m) => ({ ...m, name: names.get(m.segmentId) })) };
       },
     }),
     route({

@@ -10,6 +10,8 @@ export interface Dialect {
    * `json_extract_string(context, '$.traits.email')` (DuckDB), `context #>> '{traits,email}'` (PostgreSQL).
    */
   jsonText(column: string, path: readonly string[]): string;
+  /** The text of a JSON scalar stored as JSON text: `json_extract_string(x, '$')` (DuckDB), `(x::jsonb #>> '{}')` (PostgreSQL). */
+  jsonScalar(expr: string): string;
   /** Text to a number, NULL when it is not one: `TRY_CAST(x AS DOUBLE)` (DuckDB). */
   toNumber(expr: string): string;
   /** The most frequent value of a group: `mode(x)` (DuckDB), `mode() WITHIN GROUP (ORDER BY x)` (PostgreSQL). */
@@ -26,6 +28,7 @@ export const duckdbDialect: Dialect = {
   jsonType: 'JSON',
   blobType: 'BLOB',
   jsonText: (column, path) => `json_extract_string(${column}, '$.${path.map(memberName).join('.')}')`,
+  jsonScalar: (expr) => `json_extract_string(${expr}, '$')`,
   toNumber: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
   mode: (expr) => `mode(${expr})`,
 };
@@ -35,6 +38,7 @@ export const postgresDialect: Dialect = {
   jsonType: 'JSONB',
   blobType: 'BYTEA',
   jsonText: (column, path) => `${column} #>> '{${path.map(memberName).join(',')}}'`,
+  jsonScalar: (expr) => `((${expr})::jsonb #>> '{}')`,
   toNumber: (expr) =>
     `(CASE WHEN ${expr} ~ '^\\s*-?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*$' THEN (${expr})::double precision END)`,
   mode: (expr) => `mode() WITHIN GROUP (ORDER BY ${expr})`,

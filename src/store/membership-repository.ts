@@ -85,10 +85,10 @@ export class MembershipRepository {
       await tx.query('DELETE FROM segment_diff');
       await tx.query(
         `INSERT INTO segment_diff (segment_id, profile_id, entered, changed_at, reason)
-         SELECT r.segment_id, r.profile_id, true, $1, $2 FROM segment_results r
+         SELECT r.segment_id, r.profile_id, true, CAST($1 AS TIMESTAMPTZ), CAST($2 AS ${tx.dialect.jsonType}) FROM segment_results r
          WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
          UNION ALL
-         SELECT m.segment_id, m.profile_id, false, $1, $2 FROM segment_members m
+         SELECT m.segment_id, m.profile_id, false, CAST($1 AS TIMESTAMPTZ), CAST($2 AS ${tx.dialect.jsonType}) FROM segment_members m
          WHERE m.segment_id IN (${placeholders(segmentIds.length, 3)})
            AND NOT EXISTS (SELECT 1 FROM segment_results r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)`,
         [at, JSON.stringify(reason), ...segmentIds],
@@ -147,6 +147,14 @@ export class MembershipRepository {
       [segmentId, after, limit],
     );
     return rows.map((r) => ({ profileId: r.profile_id, since: r.since }));
+  }
+
+  /** Members per segment. */
+  async sizes(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ segment_id: string; n: number }>(
+      'SELECT segment_id, count(*) AS n FROM segment_members GROUP BY segment_id',
+    );
+    return new Map(rows.map((r) => [r.segment_id, r.n]));
   }
 
   async count(segmentId: string): Promise<number> {
