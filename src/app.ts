@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
-import { type DemoOptions, loadDemoWorkspace } from './demo/index.js';
+import { DEMO_SEGMENTS, type DemoOptions, loadDemoWorkspace } from './demo/index.js';
 import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
 import { SegmentService } from './segments/index.js';
@@ -64,7 +64,8 @@ async function startOnStore(
   // A revoked configured key stops the start before anything else happens.
   const createdAdminKey = await ensureAdminKey(store, config);
   // Loaded before listening, so that /health means the demo is there too (about 15 s at full size).
-  if (config.demo && (await store.sources.list()).length === 0) {
+  const loadDemo = config.demo && (await store.sources.list()).length === 0;
+  if (loadDemo) {
     log.info('Empty store: loading the demo workspace (SLUICE_DEMO=false to skip)...');
     const demo = await loadDemoWorkspace(store, options.demo);
     log.info(
@@ -84,6 +85,10 @@ async function startOnStore(
     refreshScores: () => identity.refreshScores(),
     onError: (err) => log.error('segment evaluation failed', err),
   });
+  if (loadDemo) {
+    const demoSegments = await segments.createAll(DEMO_SEGMENTS);
+    log.info(`Demo segments: ${demoSegments.map((s) => `${s.name} (${s.mode})`).join(', ')}`);
+  }
   if (createdAdminKey) {
     log.info(`Created the first admin API key (shown once, keep it): ${createdAdminKey}`);
   }

@@ -11,12 +11,17 @@ import { withStore } from './source-commands.js';
  * Opens the segments of the store for one command, after stitching what is not yet stitched (a
  * process that is not the identity writer, beside a server on PostgreSQL, leaves that to it).
  */
-function withSegments<T>(opts: Record<string, unknown>, fn: (segments: SegmentService, store: Store) => Promise<T>) {
+function withSegments<T>(
+  opts: Record<string, unknown>,
+  fn: (segments: SegmentService, store: Store) => Promise<T>,
+) {
   return withStore(opts, async (store) => {
     const identity = await IdentityService.open(store);
     try {
       await identity.catchUp();
-      const segments = await SegmentService.open(store, undefined, { refreshScores: () => identity.refreshScores() });
+      const segments = await SegmentService.open(store, undefined, {
+        refreshScores: () => identity.refreshScores(),
+      });
       try {
         return await fn(segments, store);
       } finally {
@@ -31,7 +36,8 @@ function withSegments<T>(opts: Record<string, unknown>, fn: (segments: SegmentSe
 /** A segment definition from `--file` (JSON) or `--json`. */
 async function definitionFrom(opts: { file?: string; json?: string }): Promise<unknown> {
   const text = opts.file !== undefined ? await readFile(opts.file, 'utf8') : opts.json;
-  if (text === undefined) throw new UserError('missing_definition', 'give the definition with --file <path> or --json <json>');
+  if (text === undefined)
+    throw new UserError('missing_definition', 'give the definition with --file <path> or --json <json>');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -50,14 +56,25 @@ export function registerSegmentCommands(program: Command): void {
     .action(async (opts) => {
       const list = await withSegments(opts, async (s) => {
         const sizes = await s.sizes();
-        return s.list().map((x) => ({ id: x.id, name: x.name, mode: x.mode, members: sizes.get(x.id) ?? 0, sentence: x.sentence }));
+        return s.list().map((x) => ({
+          id: x.id,
+          name: x.name,
+          mode: x.mode,
+          members: sizes.get(x.id) ?? 0,
+          sentence: x.sentence,
+        }));
       });
       print(list);
     });
   withStoreOptions(segments.command('show <id>'))
     .description('A segment: definition, sentence, mode (and why), member count')
     .action(async (id: string, opts) => {
-      print(await withSegments(opts, async (s, store) => ({ ...s.get(id), members: await store.memberships.count(id) })));
+      print(
+        await withSegments(opts, async (s, store) => ({
+          ...s.get(id),
+          members: await store.memberships.count(id),
+        })),
+      );
     });
   withStoreOptions(segments.command('create'))
     .description('Create a segment from a JSON definition ({ "name", "condition" }) and evaluate it')
@@ -98,7 +115,9 @@ export function registerSegmentCommands(program: Command): void {
       print(await withSegments(opts, (s) => s.evaluate(ids.length > 0 ? { segmentIds: ids } : {})));
     });
   withStoreOptions(segments.command('preview'))
-    .description('Count an unsaved definition ({ "condition", "sample", "value", "overlapWith" }) without saving it')
+    .description(
+      'Count an unsaved definition ({ "condition", "sample", "value", "overlapWith" }) without saving it',
+    )
     .option('--file <path>', 'the preview request as a JSON file')
     .option('--json <json>', 'the preview request inline')
     .action(async (opts) => {

@@ -16,10 +16,21 @@ export const TRAIT_AGGREGATES = [
 ] as const;
 export type TraitAggregate = (typeof TRAIT_AGGREGATES)[number];
 
-const NEEDS_PROPERTY: readonly TraitAggregate[] = ['sum', 'average', 'min', 'max', 'most_frequent', 'monetary_score'];
+const NEEDS_PROPERTY: readonly TraitAggregate[] = [
+  'sum',
+  'average',
+  'min',
+  'max',
+  'most_frequent',
+  'monetary_score',
+];
 
 /** Aggregates that rank each profile among all others: a change anywhere can move everyone's value. */
-export const POPULATION_AGGREGATES: readonly TraitAggregate[] = ['recency_score', 'frequency_score', 'monetary_score'];
+export const POPULATION_AGGREGATES: readonly TraitAggregate[] = [
+  'recency_score',
+  'frequency_score',
+  'monetary_score',
+];
 
 /**
  * A computed trait: an aggregate over a profile's events, e.g.

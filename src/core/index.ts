@@ -38,6 +38,8 @@ export {
 } from './import-mapping-schema.js';
 export * from './matching-schema.js';
 export { SeededRandom, seededRandom } from './seeded-random.js';
+export * from './segment-schema.js';
+export { describeCondition } from './segment-sentence.js';
 export {
   type CreateSource,
   CreateSourceSchema,
@@ -46,5 +48,3 @@ export {
   type SourceKind,
 } from './source-schema.js';
 export { parseOrThrow, toIssues } from './validation.js';
-export * from './segment-schema.js';
-export { describeCondition } from './segment-sentence.js';

@@ -44,7 +44,11 @@ export const ValueTestSchema = z.discriminatedUnion('operator', [
   z.object({ operator: z.literal('between'), min: finite, max: finite }),
   z.object({ operator: z.enum(['exists', 'is_empty']) }),
   z.object({ operator: z.enum(['before', 'after']), value: instant }),
-  z.object({ operator: z.enum(['within_last', 'within_next']), amount: z.number().int().positive(), unit: z.enum(TIME_UNITS) }),
+  z.object({
+    operator: z.enum(['within_last', 'within_next']),
+    amount: z.number().int().positive(),
+    unit: z.enum(TIME_UNITS),
+  }),
 ]);
 export type ValueTest = z.output<typeof ValueTestSchema>;
 
@@ -65,7 +69,11 @@ export type PropertyFilter = z.output<typeof PropertyFilterSchema>;
 /** Which events count by their time: the last N units before now, a fixed range, or all. */
 export const WindowSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ever') }),
-  z.object({ kind: z.literal('last'), amount: z.number().int().positive().max(100_000), unit: z.enum(TIME_UNITS) }),
+  z.object({
+    kind: z.literal('last'),
+    amount: z.number().int().positive().max(100_000),
+    unit: z.enum(TIME_UNITS),
+  }),
   z.object({ kind: z.literal('between'), from: instant, to: instant }),
 ]);
 export type Window = z.output<typeof WindowSchema>;

@@ -24,7 +24,9 @@ function describe(c: Condition, name: (id: string) => string, nested: boolean): 
     case 'all':
     case 'any': {
       if (c.conditions.length === 1) return describe(c.conditions[0]!, name, nested);
-      const joined = c.conditions.map((x) => describe(x, name, true)).join(c.kind === 'all' ? ' and ' : ' or ');
+      const joined = c.conditions
+        .map((x) => describe(x, name, true))
+        .join(c.kind === 'all' ? ' and ' : ' or ');
       return nested ? `(${joined})` : joined;
     }
     case 'not':

@@ -22,6 +22,9 @@ export const DEMO_TRAITS: ComputedTrait[] = [
   { name: 'last_purchase_at', event: 'Order Completed', aggregate: 'last_time' },
   { name: 'last_seen_at', aggregate: 'last_time' },
   { name: 'favorite_category', event: 'Product Viewed', aggregate: 'most_frequent', property: 'category' },
+  { name: 'rfm_recency', event: 'Order Completed', aggregate: 'recency_score' },
+  { name: 'rfm_frequency', event: 'Order Completed', aggregate: 'frequency_score', property: 'order_id' },
+  { name: 'rfm_monetary', event: 'Order Completed', aggregate: 'monetary_score', property: 'revenue' },
 ];
 
 export const DEFAULT_DEMO: Omit<DemoOptions, 'now'> = { seed: 42, customers: 50_000, days: 90 };

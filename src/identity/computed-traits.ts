@@ -4,9 +4,9 @@ import {
   EVENT_PROFILE_ID,
   EVENT_PROFILE_JOIN,
   fillProfileScope,
-  scopeFilter,
   type SqlValue,
   type Store,
+  scopeFilter,
 } from '../store/index.js';
 
 /**
@@ -84,7 +84,8 @@ export class ComputedTraits {
     // RFM scores rank every profile: a scoped refresh leaves them to the next full one.
     const traits = (await this.store.traits.list()).filter(
       (t) =>
-        (profileIds === undefined || !POPULATION_AGGREGATES.includes(t.aggregate)) && (only === undefined || only(t)),
+        (profileIds === undefined || !POPULATION_AGGREGATES.includes(t.aggregate)) &&
+        (only === undefined || only(t)),
     );
     if (traits.length === 0 || (profileIds !== undefined && profileIds.length === 0)) {
       return { profiles: 0, traits: traits.length };

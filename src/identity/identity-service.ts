@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   type IdentityConfig,
   IdentityConfigSchema,
-  parseOrThrow,
   POPULATION_AGGREGATES,
+  parseOrThrow,
   type StoredEvent,
   UserError,
 } from '../core/index.js';
@@ -12,9 +12,9 @@ import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
-import { ProfileAttributes } from './profile-attributes.js';
 import { eventIdentityRow } from './observations.js';
 import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
+import { ProfileAttributes } from './profile-attributes.js';
 
 /** Most events kept in memory for the next pass; past it, the pass reads them from the store. */
 const MAX_FRESH = 200_000;
@@ -114,7 +114,10 @@ export class IdentityService {
   }
 
   /** The profile an event belongs to: that of its user id, else of its anonymous id. */
-  profileOfEvent(userId: string | null | undefined, anonymousId: string | null | undefined): string | undefined {
+  profileOfEvent(
+    userId: string | null | undefined,
+    anonymousId: string | null | undefined,
+  ): string | undefined {
     for (const [namespace, value] of [
       ['user_id', userId],
       ['anonymous_id', anonymousId],
@@ -158,7 +161,9 @@ export class IdentityService {
   refreshScores(): Promise<void> {
     return this.serialized(async () => {
       if (!(await this.claimWriter())) return;
-      const { traits } = await this.traits.refresh(undefined, (t) => POPULATION_AGGREGATES.includes(t.aggregate));
+      const { traits } = await this.traits.refresh(undefined, (t) =>
+        POPULATION_AGGREGATES.includes(t.aggregate),
+      );
       if (traits > 0) this.announce(undefined, []);
     });
   }

@@ -8,8 +8,8 @@ export {
 export { type GraphChange, type Identifier, IdentityGraph, type ObservationRef } from './identity-graph.js';
 export { IdentityService, type ProfileChanges, type StitchSummary } from './identity-service.js';
 export { type MatchReview, matchReviews } from './match-reviews.js';
-export { attributeObservations, ProfileAttributes } from './profile-attributes.js';
 export { IdentifierNormalizer, type NormalizedIdentifier } from './normalize-identifier.js';
 export type { MatchingSummary } from './probabilistic-pass.js';
+export { attributeObservations, ProfileAttributes } from './profile-attributes.js';
 export { type AttributeObservation, type UnifiedAttribute, unifyAttributes } from './survivorship.js';
 export { UnionFind } from './union-find.js';

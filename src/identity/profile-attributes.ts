@@ -14,7 +14,10 @@ export function attributeObservations(
   for (const s of sources) {
     const fromEvent = s.ref.startsWith('event:');
     for (const [name, value] of Object.entries(s.values)) {
-      if (fromEvent && (name === 'email' || name === 'phone' || (typeof value === 'object' && value !== null)))
+      if (
+        fromEvent &&
+        (name === 'email' || name === 'phone' || (typeof value === 'object' && value !== null))
+      )
         continue;
       observations.push({ name, value, source: sourceName(s.sourceId), at: s.receivedAt, ref: s.ref });
     }

@@ -20,13 +20,16 @@ export function evaluationMode(
   const seen = new Set<string>();
   const timeTest = (where: readonly PropertyFilter[] | undefined, what: string) => {
     const f = where?.find((x) => x.test.operator === 'within_last' || x.test.operator === 'within_next');
-    if (f) reasons.push(`the time test on the ${what} property ${f.property} changes with time for every past event`);
+    if (f)
+      reasons.push(
+        `the time test on the ${what} property ${f.property} changes with time for every past event`,
+      );
   };
   const visit = (c: Condition): void => {
     switch (c.kind) {
       case 'all':
       case 'any':
-        c.conditions.forEach(visit);
+        for (const x of c.conditions) visit(x);
         return;
       case 'not':
         visit(c.condition);
@@ -54,7 +57,9 @@ export function evaluationMode(
         return;
       }
       case 'rank':
-        reasons.push(`a ranking (${c.direction} ${c.percent !== undefined ? `${c.percent}%` : c.count}) compares each profile with all others`);
+        reasons.push(
+          `a ranking (${c.direction} ${c.percent !== undefined ? `${c.percent}%` : c.count}) compares each profile with all others`,
+        );
         return;
       default:
         assertNever(c);

@@ -1,4 +1,10 @@
-import { type Condition, type EvaluationMode, NotFoundError, type SegmentPreview, UserError } from '../core/index.js';
+import {
+  type Condition,
+  type EvaluationMode,
+  NotFoundError,
+  type SegmentPreview,
+  UserError,
+} from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { segmentCompiler } from './segment-compiler.js';
 import { planSegments } from './segment-plan.js';
@@ -30,15 +36,26 @@ export async function previewSegment(
   const started = performance.now();
   const issues = await referenceIssues(request.condition, undefined, catalog);
   for (const [i, id] of request.overlapWith.entries()) {
-    if (!catalog.segment(id)) issues.push({ code: 'unknown_reference', path: ['overlapWith', i], message: `no segment ${id}` });
+    if (!catalog.segment(id))
+      issues.push({ code: 'unknown_reference', path: ['overlapWith', i], message: `no segment ${id}` });
   }
   if (request.value) {
     const v = request.value;
-    const exists = 'trait' in v ? await catalog.traitExists(v.trait) : await catalog.attributeExists(v.attribute);
-    if (!exists) issues.push({ code: 'unknown_reference', path: ['value'], message: `no value named ${'trait' in v ? v.trait : v.attribute}` });
+    const exists =
+      'trait' in v ? await catalog.traitExists(v.trait) : await catalog.attributeExists(v.attribute);
+    if (!exists)
+      issues.push({
+        code: 'unknown_reference',
+        path: ['value'],
+        message: `no value named ${'trait' in v ? v.trait : v.attribute}`,
+      });
   }
   if (issues.length > 0) {
-    throw new UserError('invalid_input', `invalid preview at ${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
+    throw new UserError(
+      'invalid_input',
+      `invalid preview at ${issues[0]!.path.join('.')}: ${issues[0]!.message}`,
+      issues,
+    );
   }
   const conditionOf = (id: string): Condition | undefined => catalog.segment(id);
   const plan = planSegments([{ id: 'preview', condition: request.condition }], conditionOf);

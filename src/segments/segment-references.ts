@@ -35,20 +35,28 @@ export async function referenceIssues(
   const metric = (m: Metric, path: (string | number)[]) => {
     if (m.kind === 'event') event(m.event, [...path, 'event']);
     else if (m.kind === 'attribute')
-      check(catalog.attributeExists(m.attribute), [...path, 'attribute'], `no profile has an attribute ${m.attribute}`);
+      check(
+        catalog.attributeExists(m.attribute),
+        [...path, 'attribute'],
+        `no profile has an attribute ${m.attribute}`,
+      );
     else check(catalog.traitExists(m.trait), [...path, 'trait'], `no computed trait named ${m.trait}`);
   };
   const visit = (c: Condition, path: (string | number)[]): void => {
     switch (c.kind) {
       case 'all':
       case 'any':
-        c.conditions.forEach((x, i) => visit(x, [...path, 'conditions', i]));
+        for (const [i, x] of c.conditions.entries()) visit(x, [...path, 'conditions', i]);
         return;
       case 'not':
         visit(c.condition, [...path, 'condition']);
         return;
       case 'attribute':
-        check(catalog.attributeExists(c.attribute), [...path, 'attribute'], `no profile has an attribute ${c.attribute}`);
+        check(
+          catalog.attributeExists(c.attribute),
+          [...path, 'attribute'],
+          `no profile has an attribute ${c.attribute}`,
+        );
         return;
       case 'trait':
         check(catalog.traitExists(c.trait), [...path, 'trait'], `no computed trait named ${c.trait}`);
@@ -62,7 +70,11 @@ export async function referenceIssues(
         return;
       case 'segment': {
         if (!catalog.segment(c.segment)) {
-          issues.push({ code: 'unknown_reference', path: [...path, 'segment'], message: `no segment ${c.segment}` });
+          issues.push({
+            code: 'unknown_reference',
+            path: [...path, 'segment'],
+            message: `no segment ${c.segment}`,
+          });
         } else if (selfId !== undefined && reaches(c.segment, selfId, catalog)) {
           issues.push({
             code: 'cycle',

@@ -2,10 +2,10 @@ import {
   type Condition,
   describeCondition,
   type EvaluationMode,
-  newId,
   NotFoundError,
-  parseOrThrow,
+  newId,
   POPULATION_AGGREGATES,
+  parseOrThrow,
   type Segment,
   type SegmentDefinition,
   SegmentDefinitionSchema,
@@ -14,7 +14,7 @@ import {
   type TraitAggregate,
   UserError,
 } from '../core/index.js';
-import type { EvaluationCounts, LedgerChange, Store, StoreLock, StoredSegment } from '../store/index.js';
+import type { EvaluationCounts, LedgerChange, Store, StoredSegment, StoreLock } from '../store/index.js';
 import { evaluationMode } from './evaluation-mode.js';
 import { type CompiledSql, segmentCompiler } from './segment-compiler.js';
 import { type PreviewResult, previewSegment } from './segment-insights.js';
@@ -77,8 +77,14 @@ export class SegmentService {
     service.lock = await store.db.tryLock('segments');
     if (!service.lock) return service;
     const { plan, streaming } = service.streamingPlan();
-    const stream = new SegmentStream(store, identity, plan, streaming, service.now, service.onError, (changes) =>
-      service.announce(changes),
+    const stream = new SegmentStream(
+      store,
+      identity,
+      plan,
+      streaming,
+      service.now,
+      service.onError,
+      (changes) => service.announce(changes),
     );
     service.stream = stream;
     identity.subscribe((c) => stream.onProfiles(c));
@@ -107,7 +113,9 @@ export class SegmentService {
   }
 
   list(): Segment[] {
-    return [...this.segments.values()].sort((a, b) => a.name.localeCompare(b.name)).map((s) => this.present(s));
+    return [...this.segments.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((s) => this.present(s));
   }
 
   get(id: string): Segment {
@@ -118,12 +126,26 @@ export class SegmentService {
 
   /** Creates a segment; batch-only ones are evaluated at once, streaming ones join the stream. */
   async create(input: unknown): Promise<Segment> {
-    const definition = await this.validate(input, undefined);
+    return (await this.createAll([input]))[0]!;
+  }
+
+  /** Creates several segments, then computes their members once for all of them. */
+  async createAll(inputs: readonly unknown[]): Promise<Segment[]> {
+    const definitions: SegmentDefinition[] = [];
+    for (const input of inputs) definitions.push(await this.validate(input, undefined));
     const at = new Date(this.now());
-    const stored: StoredSegment = { id: newId('seg'), ...definition, ...this.modeOf(definition.condition), createdAt: at, updatedAt: at };
-    await this.store.segments.insert(stored);
-    await this.definitionsChanged([stored.id]);
-    return this.get(stored.id);
+    const stored = definitions.map(
+      (d): StoredSegment => ({
+        id: newId('seg'),
+        ...d,
+        ...this.modeOf(d.condition),
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
+    for (const s of stored) await this.store.segments.insert(s);
+    await this.definitionsChanged(stored.map((s) => s.id));
+    return stored.map((s) => this.get(s.id));
   }
 
   async update(id: string, input: unknown): Promise<Segment> {
@@ -165,22 +187,32 @@ export class SegmentService {
     if (!this.lock && this.stream === undefined) {
       this.lock = await this.store.db.tryLock('segments');
       if (!this.lock) {
-        throw new UserError('segments_busy', 'another Sluice process evaluates segments for this store: evaluate there');
+        throw new UserError(
+          'segments_busy',
+          'another Sluice process evaluates segments for this store: evaluate there',
+        );
       }
     }
     const started = performance.now();
     const at = options.now ?? new Date(this.now());
-    const ids = options.segmentIds ?? [...this.segments.values()].filter((s) => !this.stream || s.mode === 'batch').map((s) => s.id);
+    const ids =
+      options.segmentIds ??
+      [...this.segments.values()].filter((s) => !this.stream || s.mode === 'batch').map((s) => s.id);
     for (const id of ids) {
       const s = this.segments.get(id);
       if (!s) throw new NotFoundError('segment', id);
       if (this.stream && s.mode === 'streaming') {
-        throw new UserError('streaming_segment', `segment ${s.name} is streaming: its members are kept current as events arrive`);
+        throw new UserError(
+          'streaming_segment',
+          `segment ${s.name} is streaming: its members are kept current as events arrive`,
+        );
       }
     }
     const scores = ids.some((id) => this.readsScores(this.segments.get(id)!.condition));
     if (scores) await this.options.refreshScores?.();
-    const counts = await this.store.memberships.replaceMembers(ids, this.membershipSql(ids, at), at, { kind: 'evaluation' });
+    const counts = await this.store.memberships.replaceMembers(ids, this.membershipSql(ids, at), at, {
+      kind: 'evaluation',
+    });
     return { at, seconds: (performance.now() - started) / 1000, segments: counts };
   }
 
@@ -192,7 +224,8 @@ export class SegmentService {
     );
     const { sql, params } = segmentCompiler(this.store.db.dialect).compile(plan, at);
     const selects = plan.segments.map(
-      (s, i) => `SELECT CAST($${params.length + i + 1} AS VARCHAR) AS segment_id, profile_id FROM result WHERE s${i}`,
+      (_, i) =>
+        `SELECT CAST($${params.length + i + 1} AS VARCHAR) AS segment_id, profile_id FROM result WHERE s${i}`,
     );
     return {
       sql: `WITH result AS MATERIALIZED (${sql})\n${selects.join('\nUNION ALL ')}`,
@@ -238,7 +271,11 @@ export class SegmentService {
     const issues = await referenceIssues(definition.condition, selfId, this.catalog());
     if (issues.length > 0) {
       const first = issues[0]!;
-      throw new UserError('invalid_input', `invalid segment at ${first.path.join('.')}: ${first.message}`, issues);
+      throw new UserError(
+        'invalid_input',
+        `invalid segment at ${first.path.join('.')}: ${first.message}`,
+        issues,
+      );
     }
     return definition;
   }

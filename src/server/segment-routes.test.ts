@@ -16,7 +16,12 @@ const VIEWED_NOT_BOUGHT = {
         window: { kind: 'last', amount: 7, unit: 'days' },
         measure: { kind: 'count', test: { operator: 'at_least', value: 2 } },
       },
-      { kind: 'event', event: 'Order Completed', performed: false, window: { kind: 'last', amount: 7, unit: 'days' } },
+      {
+        kind: 'event',
+        event: 'Order Completed',
+        performed: false,
+        window: { kind: 'last', amount: 7, unit: 'days' },
+      },
     ],
   },
 };
@@ -39,7 +44,12 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
     await s.app.segments.settle();
   };
   const viewed = (userId: string, n: number) =>
-    Array.from({ length: n }, () => ({ type: 'track', userId, event: 'Product Viewed', properties: { sku: 'A1' } }));
+    Array.from({ length: n }, () => ({
+      type: 'track',
+      userId,
+      event: 'Product Viewed',
+      properties: { sku: 'A1' },
+    }));
 
   beforeAll(async () => {
     s = await startTestServer(engine);
@@ -61,11 +71,17 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
     expect(created.body).toMatchObject({
       mode: 'streaming',
       members: 1,
-      sentence: 'Product Viewed at least 2 times in the last 7 days and did not Order Completed in the last 7 days',
+      sentence:
+        'Product Viewed at least 2 times in the last 7 days and did not Order Completed in the last 7 days',
     });
     const ranked = await call<Segment & { members: number }>('POST', '/api/segments', {
       name: 'Top viewer',
-      condition: { kind: 'rank', metric: { kind: 'event', event: 'Product Viewed', function: 'count' }, direction: 'top', count: 1 },
+      condition: {
+        kind: 'rank',
+        metric: { kind: 'event', event: 'Product Viewed', function: 'count' },
+        direction: 'top',
+        count: 1,
+      },
     });
     expect(ranked.body.mode).toBe('batch');
     expect(ranked.body.modeReason).toMatch(/ranking/);
@@ -73,9 +89,9 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
 
     const id = created.body.id;
     const members = async () =>
-      (await call<{ members: { profileId: string }[] }>('GET', `/api/segments/${id}/members`)).body.members.map(
-        (m) => m.profileId,
-      );
+      (
+        await call<{ members: { profileId: string }[] }>('GET', `/api/segments/${id}/members`)
+      ).body.members.map((m) => m.profileId);
     const [ann] = await members();
     // A third viewer qualifies as the views arrive; ann buys and leaves.
     await track([...viewed('dee', 2), { type: 'track', userId: 'ann', event: 'Order Completed' }]);
@@ -83,7 +99,10 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
     expect(now).toHaveLength(1);
     expect(now).not.toContain(ann);
 
-    const feed = await call<{ changes: LedgerRow[]; next: number }>('GET', `/api/segments/${id}/changes?since=0`);
+    const feed = await call<{ changes: LedgerRow[]; next: number }>(
+      'GET',
+      `/api/segments/${id}/changes?since=0`,
+    );
     expect(feed.body.changes.map((c) => [c.entered, c.mode, c.reason.kind])).toEqual([
       [true, 'streaming', 'recomputed'],
       [true, 'streaming', 'event'],
@@ -100,8 +119,13 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
       'GET',
       `/api/profiles/${now[0]}`,
     );
-    expect(profile.body.segments).toContainEqual(expect.objectContaining({ segmentId: id, name: VIEWED_NOT_BOUGHT.name }));
-    const detail = await call<{ members: number; sizeByDay: { members: number }[] }>('GET', `/api/segments/${id}`);
+    expect(profile.body.segments).toContainEqual(
+      expect.objectContaining({ segmentId: id, name: VIEWED_NOT_BOUGHT.name }),
+    );
+    const detail = await call<{ members: number; sizeByDay: { members: number }[] }>(
+      'GET',
+      `/api/segments/${id}`,
+    );
     expect(detail.body.members).toBe(1);
     expect(detail.body.sizeByDay.at(-1)?.members).toBe(1);
   });
@@ -123,7 +147,9 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
     expect(preview.status).toBe(200);
     expect(preview.body.count).toBe(3);
     expect(preview.body.sample).toHaveLength(2);
-    expect(preview.body.overlaps).toEqual([{ segmentId: saved.id, name: saved.name, count: 1, share: 1 / 3 }]);
+    expect(preview.body.overlaps).toEqual([
+      { segmentId: saved.id, name: saved.name, count: 1, share: 1 / 3 },
+    ]);
   });
 
   it('refuses unknown references and cycles, naming the field', async () => {
@@ -146,7 +172,11 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
     ]);
     const malformed = await call<{ issues: Issue[] }>('POST', '/api/segments', {
       name: 'Malformed',
-      condition: { kind: 'event', event: 'Product Viewed', window: { kind: 'last', amount: -1, unit: 'days' } },
+      condition: {
+        kind: 'event',
+        event: 'Product Viewed',
+        window: { kind: 'last', amount: -1, unit: 'days' },
+      },
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body.issues[0]?.path).toEqual(['body', 'condition', 'window', 'amount']);
@@ -166,7 +196,9 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
       condition: { kind: 'segment', segment: b.body.id },
     });
     expect(cycle.status).toBe(400);
-    expect(cycle.body.issues).toEqual([expect.objectContaining({ code: 'cycle', path: ['body', 'condition', 'segment'] })]);
+    expect(cycle.body.issues).toEqual([
+      expect.objectContaining({ code: 'cycle', path: ['body', 'condition', 'segment'] }),
+    ]);
     const inUse = await call<{ code: string }>('DELETE', `/api/segments/${a.body.id}`);
     expect(inUse.status).toBe(400);
     expect((await call('DELETE', `/api/segments/${b.body.id}`)).status).toBe(204);
@@ -176,7 +208,9 @@ describe.each(ENGINES)('segments over HTTP on %s', (engine) => {
   it('requires an admin key', async () => {
     const res = await fetch(`${s.url}/api/segments`);
     expect(res.status).toBe(401);
-    const withWriteKey = await fetch(`${s.url}/api/segments`, { headers: { Authorization: basicAuth(writeKey) } });
+    const withWriteKey = await fetch(`${s.url}/api/segments`, {
+      headers: { Authorization: basicAuth(writeKey) },
+    });
     expect([401, 403]).toContain(withWriteKey.status);
   });
 });

@@ -8,7 +8,8 @@ async function inBody<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (!(err instanceof UserError) || err.issues.length === 0 || err.issues[0]!.path[0] === 'body') throw err;
+    if (!(err instanceof UserError) || err.issues.length === 0 || err.issues[0]!.path[0] === 'body')
+      throw err;
     throw new UserError(
       err.code,
       err.message,
@@ -107,7 +108,10 @@ export function segmentRoutes({ store, segments }: ServerDeps) {
       handler: async ({ params, query }) => {
         const segment = segments.get(params.id!);
         const members = await store.memberships.members(segment.id, query.limit, query.after);
-        return { members, next: members.length === query.limit ? members[members.length - 1]!.profileId : null };
+        return {
+          members,
+          next: members.length === query.limit ? members[members.length - 1]!.profileId : null,
+        };
       },
     }),
     route({

@@ -1,5 +1,5 @@
 import type { Database } from './database.js';
-import { readJson } from './dialect.js';
+import { placeholders, readJson } from './dialect.js';
 import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
 import { fillProfileScope, scopeFilter } from './profile-scope.js';
 
@@ -57,7 +57,9 @@ export class AttributeRepository {
       } else {
         if (profileIds.length === 0) return;
         await fillProfileScope(tx, profileIds);
-        await tx.query('DELETE FROM profile_attributes WHERE profile_id IN (SELECT profile_id FROM profile_scope)');
+        await tx.query(
+          'DELETE FROM profile_attributes WHERE profile_id IN (SELECT profile_id FROM profile_scope)',
+        );
       }
       await tx.bulkInsert(
         'profile_attributes',
@@ -67,16 +69,30 @@ export class AttributeRepository {
     });
   }
 
-  /** The attribute and trait values of the given profiles, as stored JSON text. */
+  /** Named attribute and trait values of the given profiles (all when undefined), as stored JSON text. */
   async valuesOf(
     profileIds: readonly string[] | undefined,
+    names: { attributes: readonly string[]; traits: readonly string[] },
   ): Promise<{ profile_id: string; name: string; value: string | null; trait: boolean }[]> {
     const scoped = profileIds !== undefined;
     if (scoped) await fillProfileScope(this.db, profileIds);
-    return this.db.query(
-      `SELECT profile_id, name, value, false AS trait FROM profile_attributes WHERE ${scopeFilter('profile_id', scoped)}
-       UNION ALL
-       SELECT profile_id, name, value, true AS trait FROM profile_traits WHERE ${scopeFilter('profile_id', scoped)}`,
-    );
+    const a = names.attributes.length;
+    const t = names.traits.length;
+    if (a + t === 0) return [];
+    const parts = [
+      ...(a > 0
+        ? [
+            `SELECT profile_id, name, value, false AS trait FROM profile_attributes
+             WHERE ${scopeFilter('profile_id', scoped)} AND name IN (${placeholders(a)})`,
+          ]
+        : []),
+      ...(t > 0
+        ? [
+            `SELECT profile_id, name, value, true AS trait FROM profile_traits
+             WHERE ${scopeFilter('profile_id', scoped)} AND name IN (${placeholders(t, a + 1)})`,
+          ]
+        : []),
+    ];
+    return this.db.query(parts.join(' UNION ALL '), [...names.attributes, ...names.traits]);
   }
 }

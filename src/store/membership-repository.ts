@@ -55,7 +55,15 @@ export class MembershipRepository {
       await tx.bulkInsert(
         'segment_changes',
         LEDGER_COLUMNS,
-        changes.map((c, i) => [first + i, c.segmentId, c.profileId, c.entered, c.at, mode, JSON.stringify(c.reason)]),
+        changes.map((c, i) => [
+          first + i,
+          c.segmentId,
+          c.profileId,
+          c.entered,
+          c.at,
+          mode,
+          JSON.stringify(c.reason),
+        ]),
       );
       await tx.query('DELETE FROM segment_diff');
       await tx.bulkInsert(
@@ -122,7 +130,10 @@ export class MembershipRepository {
   }
 
   /** Every current membership of the given segments, for the streaming evaluator to start from. */
-  async membersOf(segmentIds: readonly string[], onRows: (rows: { segment_id: string; profile_id: string }[]) => void) {
+  async membersOf(
+    segmentIds: readonly string[],
+    onRows: (rows: { segment_id: string; profile_id: string }[]) => void,
+  ) {
     if (segmentIds.length === 0) return;
     let after = '';
     for (;;) {
@@ -222,33 +233,49 @@ export class MembershipRepository {
 
   /**
    * Stitched events named `names` with seq in (`afterSeq`, `throughSeq`], with their profiles, in
-   * pages of `limit`; `profileIds` limits them to those profiles.
+   * seq order; `profileIds` limits them to those profiles. Of the properties only `paths` are read
+   * (as text, the way SQL reads them), which keeps large event payloads out of memory.
    */
   async events(
     names: readonly string[],
     afterSeq: number,
     throughSeq: number,
-    limit: number,
+    paths: readonly (readonly string[])[],
     profileIds?: readonly string[],
   ): Promise<SegmentEventRow[]> {
     if (names.length === 0) return [];
     if (profileIds) await fillProfileScope(this.db, profileIds);
+    const d = this.db.dialect;
+    const columns = paths.map((path, i) => `, ${d.jsonText('e.properties', path)} AS p${i}`).join('');
     const rows = await this.db.query(
-      `SELECT e.seq, e.message_id, e.event, e.timestamp, e.properties, ${EVENT_PROFILE_ID} AS profile_id
+      `SELECT e.seq, e.message_id, e.event, e.timestamp${columns}, ${EVENT_PROFILE_ID} AS profile_id
        FROM events e ${EVENT_PROFILE_JOIN}
-       WHERE e.seq > $1 AND e.seq <= $2 AND e.event IN (${placeholders(names.length, 4)})
+       WHERE e.seq > $1 AND e.seq <= $2 AND e.event IN (${placeholders(names.length, 3)})
          AND ${scopeFilter(EVENT_PROFILE_ID, profileIds !== undefined)}
-       ORDER BY e.seq LIMIT $3`,
-      [afterSeq, throughSeq, limit, ...names],
+       ORDER BY e.seq`,
+      [afterSeq, throughSeq, ...names],
     );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      messageId: r.message_id as string,
-      event: r.event as string,
-      timestamp: r.timestamp as Date,
-      properties: readJson(r.properties),
-      profileId: r.profile_id as string,
-    }));
+    return rows.map((r) => {
+      const properties: Record<string, unknown> = {};
+      paths.forEach((path, i) => {
+        const value = r[`p${i}`];
+        if (value === null || value === undefined) return;
+        let at = properties;
+        for (const key of path.slice(0, -1)) {
+          if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+          at = at[key] as Record<string, unknown>;
+        }
+        at[path[path.length - 1]!] = value;
+      });
+      return {
+        seq: r.seq as number,
+        messageId: r.message_id as string,
+        event: r.event as string,
+        timestamp: r.timestamp as Date,
+        properties,
+        profileId: r.profile_id as string,
+      };
+    });
   }
 }
 

@@ -65,13 +65,24 @@ export class SegmentRepository {
 
   async insert(s: StoredSegment): Promise<void> {
     await this.assertNameFree(s.name, s.id);
-    await this.db.query(
-      `INSERT INTO segments (id, name, description, definition, mode, mode_reason, created_at, updated_at)
+    await this.db
+      .query(
+        `INSERT INTO segments (id, name, description, definition, mode, mode_reason, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [s.id, s.name, s.description ?? null, JSON.stringify(s.condition), s.mode, s.modeReason ?? null, s.createdAt, s.updatedAt],
-    ).catch((err: Error) => {
-      throw /unique|duplicate|constraint/i.test(err.message) ? nameConflict(s.name) : err;
-    });
+        [
+          s.id,
+          s.name,
+          s.description ?? null,
+          JSON.stringify(s.condition),
+          s.mode,
+          s.modeReason ?? null,
+          s.createdAt,
+          s.updatedAt,
+        ],
+      )
+      .catch((err: Error) => {
+        throw /unique|duplicate|constraint/i.test(err.message) ? nameConflict(s.name) : err;
+      });
   }
 
   async update(s: StoredSegment): Promise<void> {
@@ -79,7 +90,15 @@ export class SegmentRepository {
     await this.db.query(
       `UPDATE segments SET name = $2, description = $3, definition = $4, mode = $5, mode_reason = $6, updated_at = $7
        WHERE id = $1`,
-      [s.id, s.name, s.description ?? null, JSON.stringify(s.condition), s.mode, s.modeReason ?? null, s.updatedAt],
+      [
+        s.id,
+        s.name,
+        s.description ?? null,
+        JSON.stringify(s.condition),
+        s.mode,
+        s.modeReason ?? null,
+        s.updatedAt,
+      ],
     );
   }
 

@@ -1,0 +1,38 @@
+WITH av_values AS (
+  SELECT profile_id, ((max(CASE WHEN name = $1 THEN value END))::jsonb #>> '{}') AS v0,
+    ((max(CASE WHEN name = $2 THEN value END))::jsonb #>> '{}') AS v1,
+    ((max(CASE WHEN name = $3 THEN value END))::jsonb #>> '{}') AS v2,
+    ((max(CASE WHEN name = $4 THEN value END))::jsonb #>> '{}') AS v3,
+    ((max(CASE WHEN name = $5 THEN value END))::jsonb #>> '{}') AS v6,
+    ((max(CASE WHEN name = $6 THEN value END))::jsonb #>> '{}') AS v7
+  FROM profile_attributes GROUP BY profile_id
+),
+tv_values AS (
+  SELECT profile_id, ((max(CASE WHEN name = $7 THEN value END))::jsonb #>> '{}') AS v4,
+    ((max(CASE WHEN name = $8 THEN value END))::jsonb #>> '{}') AS v5
+  FROM profile_traits GROUP BY profile_id
+),
+features AS (
+  SELECT p.profile_id, av.v0, av.v1, av.v2, av.v3, av.v6, av.v7, tv.v4, tv.v5
+  FROM (SELECT DISTINCT profile_id FROM identifiers) p
+  LEFT JOIN av_values av ON av.profile_id = p.profile_id
+  LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
+)
+SELECT profile_id, (coalesce(NOT (lower(v0) = $9), false) AND coalesce(strpos(lower(v1), $10) > 0, false) AND coalesce(starts_with(lower(v2), $11), false) AND coalesce((v3 IS NULL OR v3 = ''), false) AND coalesce((CASE WHEN v4 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (v4)::double precision END) > 100, false) AND coalesce(((CASE WHEN v5 ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$' THEN (v5)::timestamptz END) > $12 AND (CASE WHEN v5 ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$' THEN (v5)::timestamptz END) <= $13), false) AND coalesce((CASE WHEN v6 ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$' THEN (v6)::timestamptz END) < $14, false) AND (NOT coalesce(lower(v7) = $15, false))) AS s0
+FROM features
+-- parameters
+-- $1 = "country"
+-- $2 = "email"
+-- $3 = "city"
+-- $4 = "phone"
+-- $5 = "birthday"
+-- $6 = "vip"
+-- $7 = "lifetime_revenue"
+-- $8 = "first_purchase_at"
+-- $9 = "us"
+-- $10 = "@example"
+-- $11 = "lis"
+-- $12 = 2026-01-30T00:00:00.000Z
+-- $13 = 2026-03-01T00:00:00.000Z
+-- $14 = 2000-01-01T00:00:00.000Z
+-- $15 = "true"

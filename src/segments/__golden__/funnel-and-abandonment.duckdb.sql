@@ -1,0 +1,40 @@
+WITH ev AS NOT MATERIALIZED (
+  SELECT e.seq, e.event, e.timestamp, e.properties, COALESCE(ep_user.profile_id, ep_anon.profile_id) AS profile_id
+  FROM events e LEFT JOIN identifiers ep_user ON ep_user.namespace = 'user_id' AND ep_user.value = e.user_id
+  LEFT JOIN identifiers ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
+  WHERE e.event IN ($1, $2, $3)
+),
+sequence_0 AS (
+  SELECT DISTINCT a.profile_id FROM ev a
+  WHERE a.profile_id IS NOT NULL AND a.event = $4 AND a.timestamp > $5
+    AND EXISTS (
+      SELECT 1 FROM ev b
+      WHERE b.profile_id = a.profile_id AND b.event = $6 AND coalesce(TRY_CAST(json_extract_string(b.properties, '$.revenue') AS DOUBLE) > 0, false)
+        AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '7200 seconds' AND b.seq <> a.seq)
+),
+sequence_1 AS (
+  SELECT DISTINCT a.profile_id FROM ev a
+  WHERE a.profile_id IS NOT NULL AND a.event = $8 AND a.timestamp <= $7
+    AND NOT EXISTS (
+      SELECT 1 FROM ev b
+      WHERE b.profile_id = a.profile_id AND b.event = $9
+        AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '86400 seconds' AND b.seq <> a.seq)
+),
+features AS (
+  SELECT p.profile_id, (q0.profile_id IS NOT NULL) AS q0, (q1.profile_id IS NOT NULL) AS q1
+  FROM (SELECT DISTINCT profile_id FROM identifiers) p
+  LEFT JOIN sequence_0 q0 ON q0.profile_id = p.profile_id
+  LEFT JOIN sequence_1 q1 ON q1.profile_id = p.profile_id
+)
+SELECT profile_id, (q0 OR q1) AS s0
+FROM features
+-- parameters
+-- $1 = "Checkout Started"
+-- $2 = "Order Completed"
+-- $3 = "Product Added"
+-- $4 = "Product Added"
+-- $5 = 2026-02-22T00:00:00.000Z
+-- $6 = "Order Completed"
+-- $7 = 2026-02-28T00:00:00.000Z
+-- $8 = "Checkout Started"
+-- $9 = "Order Completed"
