@@ -28,7 +28,8 @@ interface OfferedEvent extends StreamEvent {
 
 /** Most events kept in memory until identity has stitched them; past it they are read back. */
 const MAX_BUFFER = 200_000;
-const PAGE = 50_000;
+/** Events read back per query, as a range of seqs. */
+const PAGE = 200_000;
 /** Longest sleep between timer checks (a timer further out is checked again then). */
 const MAX_TIMER_MS = 60_000;
 
@@ -195,7 +196,9 @@ export class SegmentStream {
         out.push(...ev.reevaluateProfile(id, now, { kind: 'merge', into: id }));
       }
     }
-    const touched = changes.profiles?.filter((id) => !reload.has(id));
+    // A pass lists the profiles merged away among those it touched: they are gone, not new.
+    const gone = new Set(changes.moves.map((m) => m.oldId));
+    const touched = changes.profiles?.filter((id) => !reload.has(id) && !gone.has(id));
     if (ev.readsValues && (touched === undefined || touched.length > 0)) {
       const values = await this.values(touched);
       for (const id of touched ?? values.keys()) out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
@@ -214,10 +217,11 @@ export class SegmentStream {
     each: (profileId: string, e: StreamEvent) => void,
   ): Promise<void> {
     const names = this.evaluator.eventNames;
-    for (let from = after; from < through; ) {
-      const rows = await this.store.memberships.events(names, from, through, PAGE, profileIds);
+    const paths = propertyPaths(this.plan);
+    for (let from = after; from < through; from += PAGE) {
+      const until = Math.min(through, from + PAGE);
+      const rows = await this.store.memberships.events(names, from, until, paths, profileIds);
       for (const r of rows) each(r.profileId, { ...r, timestamp: r.timestamp.getTime() });
-      from = rows.length < PAGE ? through : rows[rows.length - 1]!.seq;
     }
   }
 
@@ -226,7 +230,10 @@ export class SegmentStream {
     const feature = new Map(this.plan.values.map((v, i) => [`${v.source === 'trait'}:${v.name}`, i]));
     const byProfile = new Map<string, Map<number, unknown>>();
     for (const id of profileIds ?? []) byProfile.set(id, new Map());
-    for (const r of await this.store.attributes.valuesOf(profileIds)) {
+    const named = (source: 'attribute' | 'trait') =>
+      this.plan.values.filter((v) => v.source === source).map((v) => v.name);
+    const names = { attributes: named('attribute'), traits: named('trait') };
+    for (const r of await this.store.attributes.valuesOf(profileIds, names)) {
       const i = feature.get(`${r.trait}:${r.name}`);
       if (i === undefined) continue;
       let values = byProfile.get(r.profile_id);
@@ -283,4 +290,21 @@ export class SegmentStream {
     this.timer = setTimeout(() => void this.tick(), wait);
     this.timer.unref();
   }
+}
+
+/** The event properties a plan reads (filters and aggregated properties), as paths. */
+function propertyPaths(plan: SegmentPlan): string[][] {
+  const paths = new Set<string>();
+  const where = (filters: readonly { property: string }[] | undefined) => {
+    for (const f of filters ?? []) paths.add(f.property);
+  };
+  for (const f of plan.events) {
+    where(f.where);
+    if (f.property !== undefined) paths.add(f.property);
+  }
+  for (const q of plan.sequences) {
+    where(q.first.where);
+    where(q.then.where);
+  }
+  return [...paths].map((p) => p.split('.'));
 }
