@@ -51,6 +51,7 @@ export async function validateRequest(r: ApiRoute, c: Context): Promise<{ query:
 /** The OpenAPI 3.1 document of the management API. */
 export function openApiDocument(routes: readonly ApiRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Record<string, unknown> = {};
   for (const r of routes) {
     const path = `/api${r.path.replace(/:(\w+)/g, '{$1}')}`;
     const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
@@ -75,20 +76,49 @@ export function openApiDocument(routes: readonly ApiRoute[], version: string): R
         content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
       };
     } else if (r.body) {
-      op.requestBody = {
-        required: true,
-        content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } },
-      };
+      const schema = hoistDefinitions(
+        z.toJSONSchema(r.body, { io: 'input' }),
+        `${r.method}${r.path}`,
+        components,
+      );
+      op.requestBody = { required: true, content: { 'application/json': { schema } } };
     }
     paths[path] = { ...paths[path], [r.method]: op };
   }
   return {
     openapi: '3.1.0',
     info: { title: 'Sluice management API', version },
-    components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
+    components: { schemas: components, securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminKey: [] }],
     paths,
   };
+}
+
+/**
+ * Moves a schema's `$defs` (recursive schemas such as the segment language have them) into the
+ * document's components, where `$ref`s in an OpenAPI document must point.
+ */
+function hoistDefinitions(
+  schema: Record<string, unknown>,
+  owner: string,
+  components: Record<string, unknown>,
+) {
+  const { $defs, $schema: _, ...rest } = schema as { $defs?: Record<string, unknown>; $schema?: string };
+  if (!$defs) return rest;
+  const prefix = owner.replace(/[^A-Za-z0-9]+/g, '_');
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) =>
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')
+          ? [k, `#/components/schemas/${prefix}${v.slice('#/$defs/'.length)}`]
+          : [k, rewrite(v)],
+      ),
+    );
+  };
+  for (const [name, def] of Object.entries($defs)) components[`${prefix}${name}`] = rewrite(def);
+  return rewrite(rest) as Record<string, unknown>;
 }
 
 function queryParameters(schema: z.ZodType): Record<string, unknown>[] {

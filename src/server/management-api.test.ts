@@ -338,6 +338,11 @@ describe.each(ENGINES)('management API on %s', (engine) => {
       (r) => `${r.method.toUpperCase()} /api${r.path.replace(/:(\w+)/g, '{$1}')}`,
     );
     expect(listed.sort()).toEqual(routes.sort());
+    // Every $ref (the recursive segment language has them) points at a schema of the document.
+    const doc = res.body as unknown as { components: { schemas: Record<string, unknown> } };
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(doc.components.schemas[ref.replace('#/components/schemas/', '')]).toBeDefined();
     for (const expected of [
       'POST /api/sources',
       'GET /api/sources',
