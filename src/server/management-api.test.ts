@@ -342,7 +342,8 @@ describe.each(ENGINES)('management API on %s', (engine) => {
     const doc = res.body as unknown as { components: { schemas: Record<string, unknown> } };
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThan(0);
-    for (const ref of refs) expect(doc.components.schemas[ref.replace('#/components/schemas/', '')]).toBeDefined();
+    for (const ref of refs)
+      expect(doc.components.schemas[ref.replace('#/components/schemas/', '')]).toBeDefined();
     for (const expected of [
       'POST /api/sources',
       'GET /api/sources',
