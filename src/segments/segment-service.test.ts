@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINES } from '../test-support/engines.js';
-import { openSegmentHarness, type SegmentHarness } from '../test-support/segments.js';
+import { IdentityService } from '../identity/index.js';
+import { openStore } from '../store/index.js';
+import { ENGINES, openTestStore } from '../test-support/engines.js';
+import { openSegmentHarness, type SegmentHarness, trackEvent } from '../test-support/segments.js';
+import { SegmentService } from './segment-service.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-03-01T00:00:00Z');
@@ -32,7 +35,12 @@ describe.each(ENGINES)('segments on %s', (engine) => {
             window: { kind: 'last', amount: 7, unit: 'days' },
             measure: { kind: 'count', test: { operator: 'at_least', value: 2 } },
           },
-          { kind: 'event', event: 'Purchase', performed: false, window: { kind: 'last', amount: 7, unit: 'days' } },
+          {
+            kind: 'event',
+            event: 'Purchase',
+            performed: false,
+            window: { kind: 'last', amount: 7, unit: 'days' },
+          },
         ],
       },
     });
@@ -56,5 +64,51 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     ]);
     const batch = await h.segments.membershipSql([seg.id], new Date(h.clock.now));
     expect(await h.store.db.query(batch.sql, batch.params)).toEqual([]);
+  });
+});
+
+describe('segments shared by two processes on postgres', () => {
+  it('evaluates in the process that resolves identities; the other manages definitions and takes over', async () => {
+    const t = await openTestStore('postgres');
+    const other = await openStore({ ...t.location, dataDir: t.location.dataDir });
+    const source = (await t.store.sources.create({ name: 'web', kind: 'events' })).id;
+    const identityA = await IdentityService.open(t.store);
+    const identityB = await IdentityService.open(other);
+    const segmentsA = await SegmentService.open(t.store, identityA, { batchIntervalMs: 0 });
+    const segmentsB = await SegmentService.open(other, identityB, { batchIntervalMs: 0 });
+    try {
+      expect([identityA.isWriter, identityB.isWriter]).toEqual([true, false]);
+      expect([segmentsA.isEvaluator, segmentsB.isEvaluator]).toEqual([true, false]);
+      await t.store.events.append([trackEvent({ userId: 'u1', event: 'Signed Up' }, source)]);
+      await identityA.settle();
+      const created = await segmentsB.create({
+        name: 'signed up',
+        condition: { kind: 'event', event: 'Signed Up' },
+      });
+      expect(await t.store.memberships.count(created.id)).toBe(0);
+      await segmentsA.sync();
+      expect(await t.store.memberships.count(created.id)).toBe(1);
+
+      // A stops: B takes over identity resolution, then evaluation, and streams the next event.
+      await segmentsA.close();
+      await identityA.close();
+      await identityB.catchUp();
+      await segmentsB.sync();
+      expect(segmentsB.isEvaluator).toBe(true);
+      const e = trackEvent({ userId: 'u2', event: 'Signed Up' }, source);
+      const first = await other.events.append([e]);
+      segmentsB.offer(first, [e]);
+      identityB.offer(first, [e]);
+      await identityB.settle();
+      await segmentsB.settle();
+      expect(await other.memberships.count(created.id)).toBe(2);
+    } finally {
+      await segmentsB.close();
+      await identityB.close();
+      await segmentsA.close();
+      await identityA.close();
+      await other.close();
+      await t.cleanup();
+    }
   });
 });

@@ -22,6 +22,15 @@ import { planSegments } from './segment-plan.js';
 import { type ReferenceCatalog, referencedSegments, referenceIssues } from './segment-references.js';
 import { type ProfileChanges, type ProfileResolver, SegmentStream } from './segment-stream.js';
 
+/** How often the service looks for definitions changed elsewhere and for a free evaluating role. */
+const POLL_MS = 5000;
+
+/** What segments need of identity resolution (the `IdentityService`). */
+export type SegmentIdentity = ProfileResolver & {
+  readonly isWriter: boolean;
+  subscribe(listener: (c: ProfileChanges) => void): void;
+};
+
 export interface SegmentServiceOptions {
   /** The clock segments are evaluated by (tests move it). */
   now?: () => number;
@@ -50,6 +59,11 @@ export class SegmentService {
   private stream: SegmentStream | undefined;
   private lock: StoreLock | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  /** The version of the definitions this process last applied. */
+  private signature = '';
+  private changing: Promise<unknown> = Promise.resolve();
+  private closed = false;
   private readonly listeners: ((changes: readonly LedgerChange[]) => void)[] = [];
   private readonly now: () => number;
   private readonly onError: (err: unknown) => void;
@@ -57,6 +71,7 @@ export class SegmentService {
   private constructor(
     readonly store: Store,
     private readonly options: SegmentServiceOptions,
+    private readonly identity?: SegmentIdentity,
   ) {
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => {});
@@ -68,33 +83,64 @@ export class SegmentService {
    */
   static async open(
     store: Store,
-    identity?: ProfileResolver & { subscribe(listener: (c: ProfileChanges) => void): void },
+    identity?: SegmentIdentity,
     options: SegmentServiceOptions = {},
   ): Promise<SegmentService> {
-    const service = new SegmentService(store, options);
+    const service = new SegmentService(store, options, identity);
     await service.reloadDefinitions();
+    service.signature = await store.segments.signature();
     if (!identity) return service;
-    service.lock = await store.db.tryLock('segments');
-    if (!service.lock) return service;
-    const { plan, streaming } = service.streamingPlan();
+    identity.subscribe((c) => service.stream?.onProfiles(c));
+    await service.claim();
+    // Picks up definitions changed by other processes, and takes over evaluation from one that stopped.
+    service.poll = setInterval(() => void service.sync().catch(service.onError), POLL_MS);
+    service.poll.unref();
+    return service;
+  }
+
+  /**
+   * Becomes the evaluating process if this one resolves identities (streaming reads the identity
+   * graph in memory) and no other process evaluates.
+   */
+  private async claim(): Promise<void> {
+    const identity = this.identity;
+    if (this.stream || !identity?.isWriter) return;
+    this.lock = await this.store.db.tryLock('segments');
+    if (!this.lock) return;
+    await this.reloadDefinitions();
+    const { plan, streaming } = this.streamingPlan();
     const stream = new SegmentStream(
-      store,
+      this.store,
       identity,
       plan,
       streaming,
-      service.now,
-      service.onError,
-      (changes) => service.announce(changes),
+      this.now,
+      this.onError,
+      (changes) => this.announce(changes),
     );
-    service.stream = stream;
-    identity.subscribe((c) => stream.onProfiles(c));
     await stream.start();
-    const interval = options.batchIntervalMs ?? 15 * 60_000;
+    this.stream = stream;
+    const interval = this.options.batchIntervalMs ?? 15 * 60_000;
     if (interval > 0) {
-      service.batchTimer = setInterval(() => void service.evaluate().catch(service.onError), interval);
-      service.batchTimer.unref();
+      this.batchTimer = setInterval(() => void this.evaluate().catch(this.onError), interval);
+      this.batchTimer.unref();
     }
-    return service;
+  }
+
+  /**
+   * Applies definitions changed by other processes, and takes over evaluation if this process now
+   * resolves identities and nobody else evaluates (also every 5 s on its own).
+   */
+  sync(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.closed) return;
+      await this.claim();
+      const signature = await this.store.segments.signature();
+      if (signature === this.signature) return;
+      const known = new Set(this.segments.keys());
+      await this.reloadDefinitions();
+      await this.applyDefinitions([...this.segments.keys()].filter((id) => !known.has(id)));
+    });
   }
 
   /** Whether this process evaluates segments for the store. */
@@ -257,7 +303,10 @@ export class SegmentService {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.poll);
     clearInterval(this.batchTimer);
+    await this.changing.catch(() => {});
     await this.stream?.close();
     this.stream = undefined;
     await this.lock?.release();
@@ -296,8 +345,16 @@ export class SegmentService {
     return this.segments.get(id)?.condition;
   }
 
-  private async definitionsChanged(evaluateNow: readonly string[]): Promise<void> {
-    await this.reloadDefinitions();
+  /** After this process changed definitions: apply them, one change at a time. */
+  private definitionsChanged(evaluateNow: readonly string[]): Promise<void> {
+    return this.serialized(async () => {
+      await this.reloadDefinitions();
+      await this.applyDefinitions(evaluateNow);
+    });
+  }
+
+  /** Settles modes, restarts the stream over the definitions, and evaluates `evaluateNow` if batch. */
+  private async applyDefinitions(evaluateNow: readonly string[]): Promise<void> {
     // Modes depend on referenced segments: settle them again.
     for (const s of this.segments.values()) {
       const mode = this.modeOf(s.condition);
@@ -306,13 +363,19 @@ export class SegmentService {
         this.segments.set(s.id, { ...s, ...mode });
       }
     }
-    if (this.stream) {
-      const { plan, streaming } = this.streamingPlan();
-      await this.stream.restart(plan, streaming);
-      await this.stream.settle();
-      const batch = evaluateNow.filter((id) => this.segments.get(id)?.mode === 'batch');
-      if (batch.length > 0) await this.evaluate({ segmentIds: batch });
-    }
+    this.signature = await this.store.segments.signature();
+    if (!this.stream) return;
+    const { plan, streaming } = this.streamingPlan();
+    await this.stream.restart(plan, streaming);
+    await this.stream.settle();
+    const batch = evaluateNow.filter((id) => this.segments.get(id)?.mode === 'batch');
+    if (batch.length > 0) await this.evaluate({ segmentIds: batch });
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.changing.then(fn);
+    this.changing = run.catch(() => {});
+    return run;
   }
 
   private async reloadDefinitions(): Promise<void> {
