@@ -49,7 +49,6 @@ describe.each(ENGINES)('segments on %s', (engine) => {
       'Viewed Product at least 2 times in the last 7 days and did not Purchase in the last 7 days',
     );
     const u1 = h.identity.profileOfEvent('u1', null)!;
-    const u2 = h.identity.profileOfEvent('u2', null)!;
     expect(await h.members(seg.id)).toEqual([u1]);
     await h.ingest([{ userId: 'u2', event: 'Viewed Product', timestamp: new Date(START) }]);
     expect(await h.members(seg.id)).toEqual([u1]);
