@@ -153,6 +153,49 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
     });
   });
 
+  it('creates, evaluates and previews segments, and reads their members and ledger', async () => {
+    // The customers imported above carry a first_name attribute.
+    const definition = JSON.stringify({
+      name: 'Anns',
+      condition: { kind: 'attribute', attribute: 'first_name', test: { operator: 'equals', value: 'ann' } },
+    });
+    const created = await sluice('segments', 'create', '--json', definition);
+    expect(created.code, created.stderr).toBe(0);
+    const segment = JSON.parse(created.stdout) as { id: string; mode: string; evaluation: unknown };
+    expect(segment).toMatchObject({
+      mode: 'streaming',
+      evaluation: { segments: [{ entered: 1, members: 1 }] },
+    });
+    const members = JSON.parse((await sluice('segments', 'members', segment.id)).stdout) as {
+      profileId: string;
+    }[];
+    expect(members).toHaveLength(1);
+    const changes = JSON.parse((await sluice('segments', 'changes', segment.id)).stdout) as {
+      entered: boolean;
+    }[];
+    expect(changes.map((c) => c.entered)).toEqual([true]);
+    const listed = JSON.parse((await sluice('segments', 'list')).stdout) as {
+      name: string;
+      members: number;
+    }[];
+    expect(listed).toContainEqual(expect.objectContaining({ name: 'Anns', members: 1 }));
+    const preview = await sluice(
+      'segments',
+      'preview',
+      '--json',
+      JSON.stringify({ condition: JSON.parse(definition).condition }),
+    );
+    expect(JSON.parse(preview.stdout)).toMatchObject({ count: 1, sample: [members[0]!.profileId] });
+    const bad = await sluice(
+      'segments',
+      'create',
+      '--json',
+      '{"name":"x","condition":{"kind":"event","event":"Nope"}}',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/condition\.event: no event named "Nope" has been received/);
+  });
+
   it('stops with a clear message and exit code 1 on a bad import', async () => {
     const csv = await file('more.csv', 'email\nb@x.com\n');
     const cases: [string[], RegExp][] = [
