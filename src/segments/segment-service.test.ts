@@ -66,6 +66,56 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   });
 });
 
+describe.each(ENGINES)('segment ledger reasons on %s', (engine) => {
+  let h: SegmentHarness;
+  beforeEach(async () => {
+    h = await openSegmentHarness(engine, START);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('records attribute changes and merges as the reasons for entries and exits', async () => {
+    await h.ingest([
+      { type: 'identify', userId: 'u1', traits: { plan: 'silver' } },
+      { anonymousId: 'a1', event: 'Product Viewed' },
+    ]);
+    const gold = await h.segments.create({
+      name: 'gold',
+      condition: { kind: 'attribute', attribute: 'plan', test: { operator: 'equals', value: 'gold' } },
+    });
+    const viewers = await h.segments.create({
+      name: 'viewers',
+      condition: { kind: 'event', event: 'Product Viewed' },
+    });
+    const anonymous = h.identity.profileOfEvent(null, 'a1')!;
+    expect(await h.members(viewers.id)).toEqual([anonymous]);
+    expect(await h.members(gold.id)).toEqual([]);
+
+    // The visitor signs in: a1 joins u1's profile, which becomes gold.
+    await h.ingest([{ type: 'identify', userId: 'u1', anonymousId: 'a1', traits: { plan: 'gold' } }]);
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    expect(h.identity.profileOfEvent(null, 'a1')).toBe(u1);
+    expect(await h.members(gold.id)).toEqual([u1]);
+    expect(await h.members(viewers.id)).toEqual([u1]);
+    const reasons = async (id: string) =>
+      (await h.store.memberships.changes(id, 0, 100)).map((c) => [c.profileId, c.entered, c.reason]);
+    expect(await reasons(gold.id)).toEqual([[u1, true, { kind: 'merge', into: u1 }]]);
+    // A plain attribute change, with no merge.
+    await h.ingest([{ type: 'identify', userId: 'u1', traits: { plan: 'silver' } }]);
+    expect(await reasons(gold.id)).toEqual([
+      [u1, true, { kind: 'merge', into: u1 }],
+      [u1, false, { kind: 'profile' }],
+    ]);
+    const merged = u1 === anonymous ? [] : [[anonymous, false, { kind: 'merge', into: u1 }]];
+    expect(await reasons(viewers.id)).toEqual([
+      [anonymous, true, { kind: 'recomputed' }],
+      ...merged,
+      ...(u1 === anonymous ? [] : [[u1, true, { kind: 'merge', into: u1 }]]),
+    ]);
+  });
+});
+
 describe('segments shared by two processes on postgres', () => {
   it('evaluates in the process that resolves identities; the other manages definitions and takes over', async () => {
     const t = await openTestStore('postgres');
