@@ -136,6 +136,7 @@ describe('segments shared by two processes on postgres', () => {
         condition: { kind: 'event', event: 'Signed Up' },
       });
       expect(await t.store.memberships.count(created.id)).toBe(0);
+      await expect(segmentsB.evaluate()).rejects.toThrow(/another Sluice process evaluates segments/);
       await segmentsA.sync();
       expect(await t.store.memberships.count(created.id)).toBe(1);
 

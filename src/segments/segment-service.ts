@@ -230,14 +230,12 @@ export class SegmentService {
    * batch-only segments (streaming ones are kept current by the stream); without a stream, all.
    */
   async evaluate(options: { segmentIds?: readonly string[]; now?: Date } = {}): Promise<EvaluationResult> {
-    if (!this.lock && this.stream === undefined) {
-      this.lock = await this.store.db.tryLock('segments');
-      if (!this.lock) {
-        throw new UserError(
-          'segments_busy',
-          'another Sluice process evaluates segments for this store: evaluate there',
-        );
-      }
+    if (!this.stream) {
+      // A server that is not the evaluating process leaves evaluation to the one that is; a
+      // command-line process evaluates if no server does.
+      if (this.identity) this.refuseBusy();
+      this.lock ??= await this.store.db.tryLock('segments');
+      if (!this.lock) this.refuseBusy();
     }
     const started = performance.now();
     const at = options.now ?? new Date(this.now());
@@ -311,6 +309,13 @@ export class SegmentService {
     this.stream = undefined;
     await this.lock?.release();
     this.lock = undefined;
+  }
+
+  private refuseBusy(): never {
+    throw new UserError(
+      'segments_busy',
+      'another Sluice process evaluates segments for this store (the one that resolves identities): evaluate there',
+    );
   }
 
   /** Parses a definition and checks its references; every problem is reported at once. */
