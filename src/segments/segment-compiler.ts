@@ -1,10 +1,12 @@
-import { assertNever, durationMs, type NumberTest, type PropertyFilter, type ValueTest, type Window } from '../core/index.js';
 import {
-  type Dialect,
-  EVENT_PROFILE_ID,
-  EVENT_PROFILE_JOIN,
-  type SqlValue,
-} from '../store/index.js';
+  assertNever,
+  durationMs,
+  type NumberTest,
+  type PropertyFilter,
+  type ValueTest,
+  type Window,
+} from '../core/index.js';
+import { type Dialect, EVENT_PROFILE_ID, EVENT_PROFILE_JOIN, type SqlValue } from '../store/index.js';
 import {
   type EventFeature,
   eventNamesOf,
@@ -148,7 +150,9 @@ export class DefaultSegmentCompiler {
   private metric(r: RankFeature, plan: SegmentPlan): string {
     if (r.metric.kind === 'value') return this.dialect.toNumber(`v${r.metric.feature}`);
     const fn = plan.events[r.metric.feature]!.fn;
-    return fn === 'count' || fn === 'distinct_count' ? `NULLIF(e${r.metric.feature}, 0)` : `e${r.metric.feature}`;
+    return fn === 'count' || fn === 'distinct_count'
+      ? `NULLIF(e${r.metric.feature}, 0)`
+      : `e${r.metric.feature}`;
   }
 
   private eventAggregate(f: EventFeature, p: Params, now: Date): string {
@@ -182,7 +186,13 @@ export class DefaultSegmentCompiler {
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + ${within} AND b.seq <> a.seq)`;
   }
 
-  private eventMatch(alias: string, event: string, where: readonly PropertyFilter[], p: Params, now: Date): string {
+  private eventMatch(
+    alias: string,
+    event: string,
+    where: readonly PropertyFilter[],
+    p: Params,
+    now: Date,
+  ): string {
     const filters = where.map(
       (f) =>
         ` AND coalesce(${this.valueTest(this.dialect.jsonText(`${alias}.properties`, f.property.split('.')), f.test, p, now)}, false)`,
@@ -260,7 +270,9 @@ export class PostgresSegmentCompiler extends DefaultSegmentCompiler {
 }
 
 export function segmentCompiler(dialect: Dialect): DefaultSegmentCompiler {
-  return dialect.name === 'postgres' ? new PostgresSegmentCompiler(dialect) : new DefaultSegmentCompiler(dialect);
+  return dialect.name === 'postgres'
+    ? new PostgresSegmentCompiler(dialect)
+    : new DefaultSegmentCompiler(dialect);
 }
 
 function numberTest(x: string, t: NumberTest): string {
@@ -281,4 +293,3 @@ function numberTest(x: string, t: NumberTest): string {
       return assertNever(t);
   }
 }
-

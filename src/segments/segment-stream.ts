@@ -18,7 +18,10 @@ export interface ProfileChanges {
 /** The part of identity resolution that streaming segments rely on. */
 export interface ProfileResolver {
   readonly eventsStitchedThrough: number;
-  profileOfEvent(userId: string | null | undefined, anonymousId: string | null | undefined): string | undefined;
+  profileOfEvent(
+    userId: string | null | undefined,
+    anonymousId: string | null | undefined,
+  ): string | undefined;
 }
 
 interface OfferedEvent extends StreamEvent {
@@ -79,9 +82,10 @@ export class SegmentStream {
   /** Events the ingest writer just stored, numbered from `firstSeq`. */
   offer(firstSeq: number, events: readonly StoredEvent[]): void {
     if (this.closed) return;
-    if (firstSeq !== this.offeredThrough + 1 || this.buffer.length + events.length > MAX_BUFFER) this.buffer = [];
+    if (firstSeq !== this.offeredThrough + 1 || this.buffer.length + events.length > MAX_BUFFER)
+      this.buffer = [];
     if (events.length <= MAX_BUFFER) {
-      events.forEach((e, i) =>
+      for (const [i, e] of events.entries()) {
         this.buffer.push({
           seq: firstSeq + i,
           messageId: e.messageId,
@@ -90,8 +94,8 @@ export class SegmentStream {
           properties: e.properties ?? {},
           userId: e.userId,
           anonymousId: e.anonymousId,
-        }),
-      );
+        });
+      }
     }
     this.offeredThrough = firstSeq + events.length - 1;
   }
@@ -110,7 +114,7 @@ export class SegmentStream {
   /** Waits until everything handed over so far is evaluated and in the ledger. */
   async settle(): Promise<void> {
     await this.work;
-    while (this.flushing || this.pending.length > 0) await (this.flushing ?? this.flush());
+    await this.drain();
   }
 
   isMember(segmentIndex: number, profileId: string): boolean {
@@ -136,6 +140,9 @@ export class SegmentStream {
   }
 
   private async load(): Promise<void> {
+    // The stored members must include the changes already decided (by a timer, say), or they
+    // would be decided and recorded again.
+    await this.drain();
     const ev = this.evaluator;
     const now = this.now();
     await this.store.memberships.profileIds((ids) => {
@@ -201,7 +208,8 @@ export class SegmentStream {
     const touched = changes.profiles?.filter((id) => !reload.has(id) && !gone.has(id));
     if (ev.readsValues && (touched === undefined || touched.length > 0)) {
       const values = await this.values(touched);
-      for (const id of touched ?? values.keys()) out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
+      for (const id of touched ?? values.keys())
+        out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
     } else {
       for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     }
@@ -226,7 +234,9 @@ export class SegmentStream {
   }
 
   /** Attribute and trait values by profile, keyed by the plan's value features. */
-  private async values(profileIds: readonly string[] | undefined): Promise<Map<string, Map<number, unknown>>> {
+  private async values(
+    profileIds: readonly string[] | undefined,
+  ): Promise<Map<string, Map<number, unknown>>> {
     const feature = new Map(this.plan.values.map((v, i) => [`${v.source === 'trait'}:${v.name}`, i]));
     const byProfile = new Map<string, Map<number, unknown>>();
     for (const id of profileIds ?? []) byProfile.set(id, new Map());
@@ -258,6 +268,11 @@ export class SegmentStream {
       });
     }
     if (!this.flushing) void this.flush();
+  }
+
+  /** Waits until every change recorded so far is in the ledger. */
+  private async drain(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) await (this.flushing ?? this.flush());
   }
 
   /** Writes what is pending to the ledger, one batch at a time; a failed batch is tried again. */

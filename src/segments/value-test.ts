@@ -17,20 +17,47 @@ export function numberOf(v: unknown): number | null {
   return Number(v);
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
-/** A JSON value as epoch milliseconds when it is an ISO-8601 time (UTC unless it says otherwise). */
+/**
+ * A JSON value as epoch milliseconds when it is an ISO-8601 time (UTC unless it says otherwise),
+ * read as PostgreSQL reads the same text: fields out of range (`2026-02-30`, `25:00`) make it no
+ * time rather than rolling over, and a zone may be `+02`, `+0200` or `+02:00`. No surrounding
+ * spaces, as the compiled SQL's pattern allows none.
+ */
 export function timeOf(v: unknown): number | null {
-  const text = textOf(v)?.trim();
-  if (!text || !ISO_TIME.test(text)) return null;
-  const iso = text.replace(' ', 'T');
-  const zoned = /(Z|[+-]\d{2}(:?\d{2})?)$/.test(iso.slice(10)) ? iso : `${iso.length === 10 ? `${iso}T00:00` : iso}Z`;
-  const ms = Date.parse(zoned);
-  return Number.isNaN(ms) ? null : ms;
+  const m = ISO_TIME.exec(textOf(v) ?? '');
+  if (!m) return null;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m
+    .slice(1, 7)
+    .map((x) => (x === undefined ? undefined : Number(x)));
+  const [fraction, , sign, zoneHours, zoneMinutes = '0'] = m.slice(7);
+  if (year === 0 || month! < 1 || month! > 12 || day! < 1 || day! > daysIn(year!, month!)) return null;
+  if (hour > 24 || (hour === 24 && minute + second > 0) || minute > 59 || second > 60) return null;
+  // PostgreSQL refuses these zones (`2026-03-01-02` is not read as a zone at all).
+  if (Number(zoneHours) > 15 || Number(zoneMinutes) > 59 || (sign === '-' && m[4] === undefined)) return null;
+  const t = new Date(0);
+  t.setUTCFullYear(year!, month! - 1, day!);
+  t.setUTCHours(hour, minute, second);
+  // Microseconds, as the databases keep them.
+  const micros = fraction === undefined ? 0 : Math.round(Number(fraction) * 1e6);
+  const offsetMinutes =
+    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(zoneHours) * 60 + Number(zoneMinutes));
+  return t.getTime() + micros / 1000 - offsetMinutes * 60_000;
+}
+
+/** Days in a month (1-12) of the proleptic Gregorian calendar. */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 /** A property of an event or profile by dotted path. */
-export function valueAt(object: Record<string, unknown> | null | undefined, path: readonly string[]): unknown {
+export function valueAt(
+  object: Record<string, unknown> | null | undefined,
+  path: readonly string[],
+): unknown {
   let v: unknown = object;
   for (const key of path) {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
@@ -53,9 +80,9 @@ export function testValue(t: ValueTest, v: unknown, now: number): boolean {
     case 'in':
       return t.values.some((x) => equalsValue(v, text, x) === true);
     case 'contains':
-      return text !== null && text.toLowerCase().includes(t.value.toLowerCase());
+      return text?.toLowerCase().includes(t.value.toLowerCase()) === true;
     case 'starts_with':
-      return text !== null && text.toLowerCase().startsWith(t.value.toLowerCase());
+      return text?.toLowerCase().startsWith(t.value.toLowerCase()) === true;
     case 'greater_than':
     case 'less_than': {
       const n = numberOf(v);

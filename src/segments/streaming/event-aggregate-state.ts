@@ -1,6 +1,6 @@
+import { durationMs } from '../../core/index.js';
 import type { EventFeature } from '../segment-plan.js';
 import { inWindow } from '../time-window.js';
-import { durationMs } from '../../core/index.js';
 
 const NEVER = Number.POSITIVE_INFINITY;
 

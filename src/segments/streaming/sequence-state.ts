@@ -1,6 +1,6 @@
+import { durationMs } from '../../core/index.js';
 import type { SequenceFeature } from '../segment-plan.js';
 import { inWindow } from '../time-window.js';
-import { durationMs } from '../../core/index.js';
 
 const NEVER = Number.POSITIVE_INFINITY;
 
@@ -31,7 +31,8 @@ export class SequenceState {
     const w = this.feature.window;
     // A second step matters only after a first step that counts.
     if (w.kind === 'last' && t <= now - this.spanMs!) return;
-    if (w.kind === 'between' && (t < Date.parse(w.from) || t > Date.parse(w.to) + this.feature.withinMs)) return;
+    if (w.kind === 'between' && (t < Date.parse(w.from) || t > Date.parse(w.to) + this.feature.withinMs))
+      return;
     insert(this.thens, { t, seq });
   }
 
@@ -52,7 +53,8 @@ export class SequenceState {
     let next = NEVER;
     for (const a of this.firsts) {
       if (this.spanMs !== undefined && a.t + this.spanMs > now) next = Math.min(next, a.t + this.spanMs);
-      if (!this.feature.followed && a.t + this.feature.withinMs > now) next = Math.min(next, a.t + this.feature.withinMs);
+      if (!this.feature.followed && a.t + this.feature.withinMs > now)
+        next = Math.min(next, a.t + this.feature.withinMs);
     }
     return next;
   }

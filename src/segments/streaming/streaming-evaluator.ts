@@ -78,7 +78,8 @@ export class StreamingEvaluator {
       if (list) list.push(role);
       else this.roles.set(event, [role]);
     };
-    for (const i of usedEvents) addRole(plan.events[i]!.event, { kind: 'event', feature: i, where: plan.events[i]!.where });
+    for (const i of usedEvents)
+      addRole(plan.events[i]!.event, { kind: 'event', feature: i, where: plan.events[i]!.where });
     for (const i of usedSequences) {
       const s = plan.sequences[i]!;
       addRole(s.first.event, { kind: 'first', feature: i, where: s.first.where ?? [] });
@@ -214,7 +215,8 @@ export class StreamingEvaluator {
     const roles = e.event === null ? undefined : this.roles.get(e.event);
     if (!roles) return affected;
     for (const role of roles) {
-      if (!role.where.every((f) => testValue(f.test, valueAt(e.properties, f.property.split('.')), now))) continue;
+      if (!role.where.every((f) => testValue(f.test, valueAt(e.properties, f.property.split('.')), now)))
+        continue;
       if (role.kind === 'event') {
         const f = this.plan.events[role.feature]!;
         let s = p.events.get(role.feature);
@@ -223,7 +225,11 @@ export class StreamingEvaluator {
           p.events.set(role.feature, s);
         }
         const raw = f.property === undefined ? null : valueAt(e.properties, f.property.split('.'));
-        s.add(e.timestamp, f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw), now);
+        s.add(
+          e.timestamp,
+          f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw),
+          now,
+        );
         for (const seg of this.ofEvent[role.feature]!) affected.add(seg);
       } else {
         let s = p.sequences.get(role.feature);
@@ -262,7 +268,8 @@ export class StreamingEvaluator {
     let due = Number.POSITIVE_INFINITY;
     for (const s of p.events.values()) due = Math.min(due, s.nextChange(now));
     for (const s of p.sequences.values()) due = Math.min(due, s.nextChange(now));
-    for (const t of this.valueTimers) due = Math.min(due, valueTestNextChange(t.test, p.values.get(t.feature), now));
+    for (const t of this.valueTimers)
+      due = Math.min(due, valueTestNextChange(t.test, p.values.get(t.feature), now));
     if (due === p.due || due === Number.POSITIVE_INFINITY) return;
     p.due = due;
     this.timers.push(due, profileId);
