@@ -23,6 +23,9 @@ export interface CompiledSql {
   params: SqlValue[];
 }
 
+/** An ISO-8601 date or time with an optional zone, the only text read as a time. */
+const ISO_TIME_SQL = '\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?';
+
 /** Collects parameters and hands out their placeholders. */
 class Params {
   readonly values: SqlValue[] = [];
@@ -46,9 +49,9 @@ export class DefaultSegmentCompiler {
     return `json_extract_string(${expr}, '$')`;
   }
 
-  /** Text to a time, NULL when it is not one. */
+  /** Text to a time, NULL when it is not an ISO-8601 time (as streaming's `timeOf` reads it). */
   protected toTimestamp(expr: string): string {
-    return `TRY_CAST(${expr} AS TIMESTAMPTZ)`;
+    return `(CASE WHEN regexp_full_match(${expr}, '${ISO_TIME_SQL}') THEN TRY_CAST(${expr} AS TIMESTAMPTZ) END)`;
   }
 
   /**
@@ -264,8 +267,9 @@ export class PostgresSegmentCompiler extends DefaultSegmentCompiler {
     return `((${expr})::jsonb #>> '{}')`;
   }
 
+  // A cast of text that looks like a time can still fail (`2026-02-30`): the function gives NULL.
   protected override toTimestamp(expr: string): string {
-    return `(CASE WHEN ${expr} ~ '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?$' THEN (${expr})::timestamptz END)`;
+    return `(CASE WHEN ${expr} ~ '^${ISO_TIME_SQL}$' THEN sluice_timestamptz(${expr}) END)`;
   }
 }
 

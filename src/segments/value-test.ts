@@ -8,7 +8,8 @@ export function textOf(v: unknown): string | null {
   return JSON.stringify(v);
 }
 
-const NUMBER = /^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$/;
+// As the dialects' `NUMBER_PATTERN` (src/store/dialect.ts).
+const NUMBER = /^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$/;
 
 /** A JSON value as a number, or null when it is not one (as the dialects' `toNumber`). */
 export function numberOf(v: unknown): number | null {

@@ -12,11 +12,17 @@ export interface Dialect {
   jsonText(column: string, path: readonly string[]): string;
   /** The text of a JSON scalar stored as JSON text: `json_extract_string(x, '$')` (DuckDB), `(x::jsonb #>> '{}')` (PostgreSQL). */
   jsonScalar(expr: string): string;
-  /** Text to a number, NULL when it is not one: `TRY_CAST(x AS DOUBLE)` (DuckDB). */
+  /** Text to a number, NULL when it is not one (see `NUMBER_PATTERN`). */
   toNumber(expr: string): string;
   /** The most frequent value of a group: `mode(x)` (DuckDB), `mode() WITHIN GROUP (ORDER BY x)` (PostgreSQL). */
   mode(expr: string): string;
 }
+
+/**
+ * The text read as a number, alike on both engines and in streaming evaluation: digits with an
+ * optional sign, fraction and exponent of at most two digits (so it never overflows a double).
+ */
+export const NUMBER_PATTERN = '\\s*-?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\\s*';
 
 const memberName = (key: string): string => {
   if (!/^[A-Za-z_][\w]*$/.test(key)) throw new Error(`unsupported JSON member name ${JSON.stringify(key)}`);
@@ -29,7 +35,8 @@ export const duckdbDialect: Dialect = {
   blobType: 'BLOB',
   jsonText: (column, path) => `json_extract_string(${column}, '$.${path.map(memberName).join('.')}')`,
   jsonScalar: (expr) => `json_extract_string(${expr}, '$')`,
-  toNumber: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
+  toNumber: (expr) =>
+    `(CASE WHEN regexp_full_match(${expr}, '${NUMBER_PATTERN}') THEN TRY_CAST(${expr} AS DOUBLE) END)`,
   mode: (expr) => `mode(${expr})`,
 };
 
@@ -39,8 +46,7 @@ export const postgresDialect: Dialect = {
   blobType: 'BYTEA',
   jsonText: (column, path) => `${column} #>> '{${path.map(memberName).join(',')}}'`,
   jsonScalar: (expr) => `((${expr})::jsonb #>> '{}')`,
-  toNumber: (expr) =>
-    `(CASE WHEN ${expr} ~ '^\\s*-?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?\\s*$' THEN (${expr})::double precision END)`,
+  toNumber: (expr) => `(CASE WHEN ${expr} ~ '^${NUMBER_PATTERN}$' THEN (${expr})::double precision END)`,
   mode: (expr) => `mode() WITHIN GROUP (ORDER BY ${expr})`,
 };
 

@@ -41,6 +41,8 @@ export class DuckDBDatabase implements Database {
     const db = new DuckDBDatabase(instance);
     for (let i = 0; i < poolSize; i++) {
       const c = await instance.connect();
+      // Times without a zone are read as UTC whatever the machine's zone, as on PostgreSQL.
+      await c.run("SET TimeZone = 'UTC'");
       db.all.push(c);
       db.idle.push(c);
     }

@@ -228,6 +228,9 @@ const MIGRATIONS: Migration[] = [
       `CREATE TABLE profile_attributes (profile_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL)`,
       ...(d.name === 'postgres'
         ? [
+            // Text that looks like a time can still fail to cast (2026-02-30): NULL instead of an error.
+            `CREATE FUNCTION sluice_timestamptz(t text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS $f$
+             BEGIN RETURN t::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END $f$`,
             `CREATE INDEX segment_changes_segment ON segment_changes (segment_id, seq)`,
             `CREATE INDEX segment_changes_seq ON segment_changes (seq)`,
             `CREATE UNIQUE INDEX segment_members_key ON segment_members (segment_id, profile_id)`,

@@ -27,7 +27,8 @@ export class PostgresDatabase implements Database {
     const pool = new pg.Pool({
       connectionString: url,
       max: 8,
-      ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+      // Times without a zone are read as UTC whatever the server's zone, as on DuckDB.
+      options: `-c timezone=UTC${schema ? ` -c search_path=${quoteIdent(schema)}` : ''}`,
     });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});

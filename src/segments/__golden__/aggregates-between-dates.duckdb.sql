@@ -5,10 +5,10 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1)
 ),
 event_features AS (
-  SELECT profile_id, sum(TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE)) FILTER (WHERE ev.event = $2 AND ev.timestamp >= $3 AND ev.timestamp < $4) AS e0,
-    avg(TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE)) FILTER (WHERE ev.event = $5 AND ev.timestamp >= $6 AND ev.timestamp < $7) AS e1,
-    min(TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE)) FILTER (WHERE ev.event = $8 AND ev.timestamp >= $9 AND ev.timestamp < $10) AS e2,
-    max(TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE)) FILTER (WHERE ev.event = $11 AND ev.timestamp >= $12 AND ev.timestamp < $13) AS e3,
+  SELECT profile_id, sum((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $2 AND ev.timestamp >= $3 AND ev.timestamp < $4) AS e0,
+    avg((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $5 AND ev.timestamp >= $6 AND ev.timestamp < $7) AS e1,
+    min((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $8 AND ev.timestamp >= $9 AND ev.timestamp < $10) AS e2,
+    max((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $11 AND ev.timestamp >= $12 AND ev.timestamp < $13) AS e3,
     count(DISTINCT json_extract_string(ev.properties, '$.revenue')) FILTER (WHERE ev.event = $14 AND ev.timestamp >= $15 AND ev.timestamp < $16) AS e4
   FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
 ),

@@ -5,10 +5,10 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1)
 ),
 event_features AS (
-  SELECT profile_id, sum((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $2 AND ev.timestamp >= $3 AND ev.timestamp < $4) AS e0,
-    avg((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $5 AND ev.timestamp >= $6 AND ev.timestamp < $7) AS e1,
-    min((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $8 AND ev.timestamp >= $9 AND ev.timestamp < $10) AS e2,
-    max((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $11 AND ev.timestamp >= $12 AND ev.timestamp < $13) AS e3,
+  SELECT profile_id, sum((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $2 AND ev.timestamp >= $3 AND ev.timestamp < $4) AS e0,
+    avg((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $5 AND ev.timestamp >= $6 AND ev.timestamp < $7) AS e1,
+    min((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $8 AND ev.timestamp >= $9 AND ev.timestamp < $10) AS e2,
+    max((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $11 AND ev.timestamp >= $12 AND ev.timestamp < $13) AS e3,
     count(DISTINCT ev.properties #>> '{revenue}') FILTER (WHERE ev.event = $14 AND ev.timestamp >= $15 AND ev.timestamp < $16) AS e4
   FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
 ),

@@ -18,7 +18,7 @@ features AS (
   LEFT JOIN av_values av ON av.profile_id = p.profile_id
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 )
-SELECT profile_id, (coalesce(NOT (lower(v0) = $9), false) AND coalesce(strpos(lower(v1), $10) > 0, false) AND coalesce(starts_with(lower(v2), $11), false) AND coalesce((v3 IS NULL OR v3 = ''), false) AND coalesce(TRY_CAST(v4 AS DOUBLE) > 100, false) AND coalesce((TRY_CAST(v5 AS TIMESTAMPTZ) > $12 AND TRY_CAST(v5 AS TIMESTAMPTZ) <= $13), false) AND coalesce(TRY_CAST(v6 AS TIMESTAMPTZ) < $14, false) AND (NOT coalesce(lower(v7) = $15, false))) AS s0
+SELECT profile_id, (coalesce(NOT (lower(v0) = $9), false) AND coalesce(strpos(lower(v1), $10) > 0, false) AND coalesce(starts_with(lower(v2), $11), false) AND coalesce((v3 IS NULL OR v3 = ''), false) AND coalesce((CASE WHEN regexp_full_match(v4, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(v4 AS DOUBLE) END) > 100, false) AND coalesce(((CASE WHEN regexp_full_match(v5, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?') THEN TRY_CAST(v5 AS TIMESTAMPTZ) END) > $12 AND (CASE WHEN regexp_full_match(v5, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?') THEN TRY_CAST(v5 AS TIMESTAMPTZ) END) <= $13), false) AND coalesce((CASE WHEN regexp_full_match(v6, '\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?') THEN TRY_CAST(v6 AS TIMESTAMPTZ) END) < $14, false) AND (NOT coalesce(lower(v7) = $15, false))) AS s0
 FROM features
 -- parameters
 -- $1 = "country"

@@ -5,7 +5,7 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1, $2)
 ),
 event_features AS (
-  SELECT profile_id, count(*) FILTER (WHERE ev.event = $4 AND coalesce((lower(ev.properties #>> '{product,category}') = $3 OR (CASE WHEN ev.properties #>> '{product,category}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{product,category}')::double precision END) = 42), false) AND ev.timestamp > $5) AS e0,
+  SELECT profile_id, count(*) FILTER (WHERE ev.event = $4 AND coalesce((lower(ev.properties #>> '{product,category}') = $3 OR (CASE WHEN ev.properties #>> '{product,category}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{product,category}')::double precision END) = 42), false) AND ev.timestamp > $5) AS e0,
     count(*) FILTER (WHERE ev.event = $6 AND ev.timestamp > $7) AS e1
   FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
 ),

@@ -9,7 +9,7 @@ sequence_0 AS (
   WHERE a.profile_id IS NOT NULL AND a.event = $4 AND a.timestamp > $5
     AND EXISTS (
       SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND b.event = $6 AND coalesce((CASE WHEN b.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (b.properties #>> '{revenue}')::double precision END) > 0, false)
+      WHERE b.profile_id = a.profile_id AND b.event = $6 AND coalesce((CASE WHEN b.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (b.properties #>> '{revenue}')::double precision END) > 0, false)
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '7200 seconds' AND b.seq <> a.seq)
 ),
 sequence_1 AS (

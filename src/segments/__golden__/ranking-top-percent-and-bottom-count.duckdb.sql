@@ -5,7 +5,7 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1)
 ),
 event_features AS (
-  SELECT profile_id, sum(TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE)) FILTER (WHERE ev.event = $2 AND ev.timestamp > $3) AS e0
+  SELECT profile_id, sum((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $2 AND ev.timestamp > $3) AS e0
   FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
 ),
 tv_values AS (
@@ -19,10 +19,10 @@ features AS (
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 ),
 ranked AS (
-  SELECT *, rank() OVER (ORDER BY e0 DESC NULLS LAST) AS r0, count(e0) OVER () AS n0, rank() OVER (ORDER BY TRY_CAST(v0 AS DOUBLE) ASC NULLS LAST) AS r1, count(TRY_CAST(v0 AS DOUBLE)) OVER () AS n1
+  SELECT *, rank() OVER (ORDER BY e0 DESC NULLS LAST) AS r0, count(e0) OVER () AS n0, rank() OVER (ORDER BY (CASE WHEN regexp_full_match(v0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(v0 AS DOUBLE) END) ASC NULLS LAST) AS r1, count((CASE WHEN regexp_full_match(v0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(v0 AS DOUBLE) END)) OVER () AS n1
   FROM features
 )
-SELECT profile_id, (coalesce(e0 IS NOT NULL AND r0 <= ceil(20 * n0 / 100.0), false) AND coalesce(TRY_CAST(v0 AS DOUBLE) IS NOT NULL AND r1 <= 100, false)) AS s0
+SELECT profile_id, (coalesce(e0 IS NOT NULL AND r0 <= ceil(20 * n0 / 100.0), false) AND coalesce((CASE WHEN regexp_full_match(v0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(v0 AS DOUBLE) END) IS NOT NULL AND r1 <= 100, false)) AS s0
 FROM ranked
 -- parameters
 -- $1 = "Order Completed"

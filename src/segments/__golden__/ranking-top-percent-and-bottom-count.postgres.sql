@@ -5,7 +5,7 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1)
 ),
 event_features AS (
-  SELECT profile_id, sum((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $2 AND ev.timestamp > $3) AS e0
+  SELECT profile_id, sum((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $2 AND ev.timestamp > $3) AS e0
   FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
 ),
 tv_values AS (
@@ -19,10 +19,10 @@ features AS (
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 ),
 ranked AS (
-  SELECT *, rank() OVER (ORDER BY e0 DESC NULLS LAST) AS r0, count(e0) OVER () AS n0, rank() OVER (ORDER BY (CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (v0)::double precision END) ASC NULLS LAST) AS r1, count((CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (v0)::double precision END)) OVER () AS n1
+  SELECT *, rank() OVER (ORDER BY e0 DESC NULLS LAST) AS r0, count(e0) OVER () AS n0, rank() OVER (ORDER BY (CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (v0)::double precision END) ASC NULLS LAST) AS r1, count((CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (v0)::double precision END)) OVER () AS n1
   FROM features
 )
-SELECT profile_id, (coalesce(e0 IS NOT NULL AND r0 <= ceil(20 * n0 / 100.0), false) AND coalesce((CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$' THEN (v0)::double precision END) IS NOT NULL AND r1 <= 100, false)) AS s0
+SELECT profile_id, (coalesce(e0 IS NOT NULL AND r0 <= ceil(20 * n0 / 100.0), false) AND coalesce((CASE WHEN v0 ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (v0)::double precision END) IS NOT NULL AND r1 <= 100, false)) AS s0
 FROM ranked
 -- parameters
 -- $1 = "Order Completed"
