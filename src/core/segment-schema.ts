@@ -134,7 +134,7 @@ export type Condition =
   | {
       kind: 'sequence';
       first: EventStep;
-      then: EventStep;
+      next: EventStep;
       within: Duration;
       /** `false`: the first step was not followed by the second within `within` (abandonment). */
       followed?: boolean | undefined;
@@ -182,7 +182,7 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.object({
       kind: z.literal('sequence'),
       first: EventStepSchema,
-      then: EventStepSchema,
+      next: EventStepSchema,
       within: DurationSchema,
       followed: z.boolean().optional(),
       window: WindowSchema.optional(),

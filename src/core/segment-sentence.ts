@@ -43,7 +43,7 @@ function describe(c: Condition, name: (id: string) => string, nested: boolean): 
     }
     case 'sequence': {
       const verb = c.followed === false ? 'not followed by' : 'then';
-      return `${step(c.first)}${window(c.window)} ${verb} ${step(c.then)} within ${duration(c.within)}`;
+      return `${step(c.first)}${window(c.window)} ${verb} ${step(c.next)} within ${duration(c.within)}`;
     }
     case 'segment':
       return `in segment ${name(c.segment)}`;

@@ -26,7 +26,7 @@ export const DEMO_SEGMENTS: SegmentDefinition[] = [
     condition: {
       kind: 'sequence',
       first: { event: 'Product Added' },
-      then: { event: 'Order Completed' },
+      next: { event: 'Order Completed' },
       within: { amount: 1, unit: 'days' },
       followed: false,
       window: LAST_7_DAYS,

@@ -47,7 +47,7 @@ export function evaluationMode(
         return;
       case 'sequence':
         timeTest(c.first.where, c.first.event);
-        timeTest(c.then.where, c.then.event);
+        timeTest(c.next.where, c.next.event);
         return;
       case 'segment': {
         if (seen.has(c.segment)) return;

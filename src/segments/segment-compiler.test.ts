@@ -66,7 +66,7 @@ const CASES: Record<string, unknown> = {
       {
         kind: 'sequence',
         first: { event: 'Product Added' },
-        then: {
+        next: {
           event: 'Order Completed',
           where: [{ property: 'revenue', test: { operator: 'greater_than', value: 0 } }],
         },
@@ -76,7 +76,7 @@ const CASES: Record<string, unknown> = {
       {
         kind: 'sequence',
         first: { event: 'Checkout Started' },
-        then: { event: 'Order Completed' },
+        next: { event: 'Order Completed' },
         within: { amount: 1, unit: 'days' },
         followed: false,
       },

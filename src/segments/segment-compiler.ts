@@ -185,7 +185,7 @@ export class DefaultSegmentCompiler {
   WHERE a.profile_id IS NOT NULL AND ${this.eventMatch('a', s.first.event, s.first.where ?? [], p, now)}${this.window('a', s.window, p, now)}${elapsed}
     AND ${s.followed ? '' : 'NOT '}EXISTS (
       SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND ${this.eventMatch('b', s.then.event, s.then.where ?? [], p, now)}
+      WHERE b.profile_id = a.profile_id AND ${this.eventMatch('b', s.next.event, s.next.where ?? [], p, now)}
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + ${within} AND b.seq <> a.seq)`;
   }
 

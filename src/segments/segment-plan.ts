@@ -23,7 +23,7 @@ export interface EventFeature {
 /** Whether a profile has a first step followed (or not followed) by a second within a time. */
 export interface SequenceFeature {
   first: EventStep;
-  then: EventStep;
+  next: EventStep;
   withinMs: number;
   followed: boolean;
   window: Window;
@@ -137,7 +137,7 @@ export function planSegments(
           kind: 'sequence',
           feature: intern(plan.sequences, 'sequence', {
             first: { event: c.first.event, where: c.first.where ?? [] },
-            then: { event: c.then.event, where: c.then.where ?? [] },
+            next: { event: c.next.event, where: c.next.where ?? [] },
             withinMs: durationMs(c.within),
             followed: c.followed !== false,
             window: c.window ?? EVER,
@@ -194,7 +194,7 @@ export function eventNamesOf(plan: SegmentPlan): string[] {
   for (const f of plan.events) names.add(f.event);
   for (const s of plan.sequences) {
     names.add(s.first.event);
-    names.add(s.then.event);
+    names.add(s.next.event);
   }
   return [...names].sort();
 }

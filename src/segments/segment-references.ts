@@ -66,7 +66,7 @@ export async function referenceIssues(
         return;
       case 'sequence':
         event(c.first.event, [...path, 'first', 'event']);
-        event(c.then.event, [...path, 'then', 'event']);
+        event(c.next.event, [...path, 'next', 'event']);
         return;
       case 'segment': {
         if (!catalog.segment(c.segment)) {

@@ -319,7 +319,7 @@ function propertyPaths(plan: SegmentPlan): string[][] {
   }
   for (const q of plan.sequences) {
     where(q.first.where);
-    where(q.then.where);
+    where(q.next.where);
   }
   return [...paths].map((p) => p.split('.'));
 }

@@ -285,8 +285,7 @@ const eventStep: fc.Arbitrary<EventStep> = fc.record({
 const sequenceCondition: fc.Arbitrary<Condition> = fc.record({
   kind: fc.constant('sequence' as const),
   first: eventStep,
-  // biome-ignore lint/suspicious/noThenProperty: the segment language names a sequence's second step `then`.
-  then: eventStep,
+  next: eventStep,
   within: duration(600, 48, 5),
   followed: fc.constantFrom(undefined, true, false),
   window,

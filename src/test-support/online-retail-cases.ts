@@ -54,12 +54,11 @@ type SequenceCondition = Extract<Condition, { kind: 'sequence' }>;
 const sequence = (
   first: EventStep,
   second: EventStep,
-  rest: Omit<SequenceCondition, 'kind' | 'first' | 'then'>,
+  rest: Omit<SequenceCondition, 'kind' | 'first' | 'next'>,
 ): Condition => ({
   kind: 'sequence',
   first,
-  // biome-ignore lint/suspicious/noThenProperty: the segment language names a sequence's second step `then`.
-  then: second,
+  next: second,
   ...rest,
 });
 

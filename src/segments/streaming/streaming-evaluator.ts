@@ -41,7 +41,7 @@ class ProfileState {
   due = Number.POSITIVE_INFINITY;
 }
 
-type Role = { kind: 'event' | 'first' | 'then'; feature: number; where: readonly PropertyFilter[] };
+type Role = { kind: 'event' | 'first' | 'next'; feature: number; where: readonly PropertyFilter[] };
 
 /**
  * Keeps the memberships of streaming segments current without SQL: per profile, incremental state
@@ -83,7 +83,7 @@ export class StreamingEvaluator {
     for (const i of usedSequences) {
       const s = plan.sequences[i]!;
       addRole(s.first.event, { kind: 'first', feature: i, where: s.first.where ?? [] });
-      addRole(s.then.event, { kind: 'then', feature: i, where: s.then.where ?? [] });
+      addRole(s.next.event, { kind: 'next', feature: i, where: s.next.where ?? [] });
     }
   }
 
