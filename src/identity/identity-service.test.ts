@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
+import { trackEvent } from '../test-support/segments.js';
 import { IdentityService } from './identity-service.js';
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
@@ -24,24 +25,7 @@ async function record(
 async function event(store: Store, sourceId: string, e: Partial<StoredEvent>) {
   const at = tick();
   await store.events.append([
-    {
-      messageId: `m-${clock}`,
-      sourceId,
-      type: 'track',
-      userId: null,
-      anonymousId: null,
-      event: 'Page Viewed',
-      groupId: null,
-      previousId: null,
-      timestamp: at,
-      originalTimestamp: null,
-      sentAt: null,
-      receivedAt: at,
-      properties: {},
-      traits: {},
-      context: {},
-      ...e,
-    },
+    trackEvent({ messageId: `m-${clock}`, timestamp: at, receivedAt: at, ...e }, sourceId),
   ]);
 }
 
