@@ -219,11 +219,8 @@ const MIGRATIONS: Migration[] = [
         mode VARCHAR NOT NULL,
         reason ${d.jsonType} NOT NULL
       )`,
-      // A batch evaluation's result before it is compared with the current members.
-      `CREATE TABLE segment_results (segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL)`,
       // Entries and exits about to be written to the ledger and applied to the members.
       `CREATE TABLE segment_diff (segment_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, entered BOOLEAN NOT NULL, changed_at TIMESTAMPTZ NOT NULL, reason ${d.jsonType} NOT NULL)`,
-      `CREATE TABLE segment_state (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
       // Each profile's unified attributes (survivorship applied), kept for segment evaluation.
       `CREATE TABLE profile_attributes (profile_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMPTZ NOT NULL)`,
       ...(d.name === 'postgres'
