@@ -1,5 +1,6 @@
-import type { StoredEvent } from '../src/core/index.js';
+import { SeededRandom, type StoredEvent } from '../src/core/index.js';
 import type { Database } from '../src/store/index.js';
+import { trackEvent } from '../src/test-support/segments.js';
 
 /**
  * Synthetic shop data for the segments benchmark, made in SQL inside the engine (tens of millions
@@ -212,7 +213,7 @@ export async function generateIdentifies(
 /** Makes live track events of the same shapes, for users `0..profiles-1` and some new visitors. */
 export class LiveEvents {
   private n = 0;
-  private seed = 0x9e3779b9;
+  private readonly rng = new SeededRandom(0x9e3779b9);
 
   constructor(
     private readonly sourceId: string,
@@ -221,7 +222,7 @@ export class LiveEvents {
 
   next(at: Date): StoredEvent {
     const i = this.n++;
-    const r = () => this.random();
+    const r = () => this.rng.next();
     const heavy = Math.max(1, Math.floor(this.profiles / 5));
     const known = r() < 0.97;
     const u = r() < 0.8 ? Math.floor(r() * heavy) : heavy + Math.floor(r() * (this.profiles - heavy));
@@ -239,32 +240,18 @@ export class LiveEvents {
     } else {
       properties = { platform: ['web', 'ios', 'android'][Math.floor(r() * 3)] };
     }
-    return {
-      messageId: `live-${i}`,
-      sourceId: this.sourceId,
-      type: 'track',
-      // 3% are visitors never seen before (a new anonymous profile each).
-      userId: known && r() < 0.85 ? `u${u}` : null,
-      anonymousId: known ? `a${u}` : `new-${i}`,
-      event,
-      groupId: null,
-      previousId: null,
-      timestamp: at,
-      originalTimestamp: null,
-      sentAt: null,
-      receivedAt: at,
-      properties,
-      traits: {},
-      context: {},
-    };
-  }
-
-  /** mulberry32: reproducible across runs. */
-  private random(): number {
-    this.seed = (this.seed + 0x6d2b79f5) | 0;
-    let t = this.seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    return trackEvent(
+      {
+        messageId: `live-${i}`,
+        // 3% are visitors never seen before (a new anonymous profile each).
+        userId: known && r() < 0.85 ? `u${u}` : null,
+        anonymousId: known ? `a${u}` : `new-${i}`,
+        event,
+        timestamp: at,
+        receivedAt: at,
+        properties,
+      },
+      this.sourceId,
+    );
   }
 }
