@@ -28,6 +28,8 @@ export interface PassResult {
   unusable: number;
   /** Profiles whose events, records or identifiers this pass changed. */
   touchedProfiles: string[];
+  /** Of those, the ones whose attributes may have changed: a record, an identify call, a merge. */
+  attributeProfiles: string[];
 }
 
 const PAGE = 20_000;
@@ -54,6 +56,8 @@ export async function runIdentityPass(
   const anchors: IdentityChanges['anchors'] = [];
   /** The identifiers this pass's events and records belong by, for the profiles it touched. */
   const touchedIds: number[] = [];
+  /** Of those, the ones that belong by a record or an identify call (which carry attributes). */
+  const attributeIds: number[] = [];
   const audit: AuditEntry[] = [];
   const merged: { founder: number; at: Date }[] = [];
   const sharedIds: number[] = [];
@@ -80,9 +84,10 @@ export async function runIdentityPass(
     if (!e && !r) break;
     const takeRecord =
       r !== undefined && (e === undefined || r.received_at.getTime() <= e.received_at.getTime());
-    const observation = takeRecord
-      ? recordObservation(records.take(), normalizer)
-      : eventObservation(events.take(), normalizer, isKnownUserId);
+    const event = takeRecord ? undefined : events.take();
+    const observation = event
+      ? eventObservation(event, normalizer, isKnownUserId)
+      : recordObservation(records.take(), normalizer);
     if (takeRecord) cursors.records = observation.ref.seq;
     else cursors.events = observation.ref.seq;
     result.observations++;
@@ -96,6 +101,7 @@ export async function runIdentityPass(
     }
     if (stitched.anchor !== undefined) {
       touchedIds.push(stitched.anchor);
+      if (event === undefined || event.type === 'identify') attributeIds.push(stitched.anchor);
       if (takeRecord) anchors.push({ recordSeq: observation.ref.seq, identifierId: stitched.anchor });
     }
     for (const change of stitched.changes) {
@@ -138,13 +144,17 @@ export async function runIdentityPass(
   const aliases = aliasesOf(merged, graph, profileIdOf);
   const createdNow = new Set(created);
   const touched = new Set(touchedIds.map(finalProfile));
+  const withAttributes = new Set(attributeIds.map(finalProfile));
   for (const a of aliases) {
-    touched.add(a.profileId);
-    touched.add(a.aliasId);
+    for (const set of [touched, withAttributes]) {
+      set.add(a.profileId);
+      set.add(a.aliasId);
+    }
   }
   return {
     ...result,
     touchedProfiles: [...touched],
+    attributeProfiles: [...withAttributes],
     cursors,
     changes: {
       identifiers,

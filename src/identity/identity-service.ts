@@ -258,7 +258,9 @@ export class IdentityService {
       } else if (touched.length > 0) {
         await this.traits.refresh(touched);
       }
-      await this.attributes.refresh(touched.length > 20_000 ? undefined : touched);
+      // Only records, identify calls and merges change attributes: other events leave them alone.
+      const attributed = pass.attributeProfiles;
+      await this.attributes.refresh(attributed.length > 20_000 ? undefined : attributed);
       this.announce(whole ? undefined : touched, pass.changes.moves);
       return this.summary(pass, started);
     } catch (err) {

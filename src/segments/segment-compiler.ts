@@ -14,6 +14,7 @@ import {
   type RankFeature,
   type SegmentPlan,
   type SequenceFeature,
+  zeroWhenNone,
 } from './segment-plan.js';
 import { windowStart } from './time-window.js';
 
@@ -132,9 +133,7 @@ export class DefaultSegmentCompiler {
       }
       case 'measure': {
         const f = plan.events[n.feature]!;
-        const column = ['count', 'sum', 'distinct_count'].includes(f.fn)
-          ? `coalesce(e${n.feature}, 0)`
-          : `e${n.feature}`;
+        const column = zeroWhenNone(f.fn) ? `coalesce(e${n.feature}, 0)` : `e${n.feature}`;
         return `coalesce(${numberTest(column, n.test)}, false)`;
       }
       case 'sequence':

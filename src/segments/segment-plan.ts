@@ -20,6 +20,14 @@ export interface EventFeature {
   property?: string | undefined;
 }
 
+/**
+ * Whether a measure of `fn` over no events counts as 0 (count, sum, distinct count) rather than as
+ * unknown (average, min, max), for batch and streaming alike.
+ */
+export function zeroWhenNone(fn: EventFeature['fn']): boolean {
+  return fn === 'count' || fn === 'sum' || fn === 'distinct_count';
+}
+
 /** Whether a profile has a first step followed (or not followed) by a second within a time. */
 export interface SequenceFeature {
   first: EventStep;

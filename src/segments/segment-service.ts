@@ -18,7 +18,7 @@ import type { EvaluationCounts, LedgerChange, Store, StoredSegment, StoreLock } 
 import { evaluationMode } from './evaluation-mode.js';
 import { type CompiledSql, segmentCompiler } from './segment-compiler.js';
 import { type PreviewResult, previewSegment } from './segment-insights.js';
-import { planSegments } from './segment-plan.js';
+import { planSegments, type SegmentPlan } from './segment-plan.js';
 import { type ReferenceCatalog, referencedSegments, referenceIssues } from './segment-references.js';
 import { type ProfileChanges, type ProfileResolver, SegmentStream } from './segment-stream.js';
 
@@ -252,9 +252,14 @@ export class SegmentService {
         );
       }
     }
-    const scores = ids.some((id) => this.readsScores(this.segments.get(id)!.condition));
-    if (scores) await this.options.refreshScores?.();
-    const counts = await this.store.memberships.replaceMembers(ids, this.membershipSql(ids, at), at, {
+    const plan = this.planOf(ids);
+    // RFM scores rank every profile: recomputed before a batch that reads them (or ranks by them).
+    const readsScores = plan.values.some((v) => {
+      const aggregate = v.source === 'trait' ? this.traitAggregates.get(v.name) : undefined;
+      return aggregate !== undefined && POPULATION_AGGREGATES.includes(aggregate);
+    });
+    if (readsScores) await this.options.refreshScores?.();
+    const counts = await this.store.memberships.replaceMembers(ids, this.sqlOf(plan, at), at, {
       kind: 'evaluation',
     });
     return { at, seconds: (performance.now() - started) / 1000, segments: counts };
@@ -262,10 +267,17 @@ export class SegmentService {
 
   /** `SELECT segment_id, profile_id` of the members of `ids` at `at`, computed in one statement. */
   membershipSql(ids: readonly string[], at: Date): CompiledSql {
-    const plan = planSegments(
+    return this.sqlOf(this.planOf(ids), at);
+  }
+
+  private planOf(ids: readonly string[]): SegmentPlan {
+    return planSegments(
       ids.map((id) => ({ id, condition: this.segments.get(id)!.condition })),
       (ref) => this.segments.get(ref)?.condition,
     );
+  }
+
+  private sqlOf(plan: SegmentPlan, at: Date): CompiledSql {
     const { sql, params } = segmentCompiler(this.store.db.dialect).compile(plan, at);
     const selects = plan.segments.map(
       (_, i) =>
@@ -386,19 +398,6 @@ export class SegmentService {
   private async reloadDefinitions(): Promise<void> {
     this.segments = new Map((await this.store.segments.list()).map((s) => [s.id, s]));
     this.traitAggregates = new Map((await this.store.traits.list()).map((t) => [t.name, t.aggregate]));
-  }
-
-  /** Whether a condition reads an RFM score (directly or through a referenced segment). */
-  private readsScores(c: Condition): boolean {
-    const text = JSON.stringify(c);
-    const scores = [...this.traitAggregates].filter(([, a]) => POPULATION_AGGREGATES.includes(a));
-    return (
-      scores.some(([name]) => text.includes(`"trait":${JSON.stringify(name)}`)) ||
-      referencedSegments(c).some((id) => {
-        const ref = this.segments.get(id);
-        return ref !== undefined && this.readsScores(ref.condition);
-      })
-    );
   }
 
   private streamingPlan() {

@@ -1,5 +1,5 @@
 import { assertNever, type PropertyFilter, type ValueTest } from '../../core/index.js';
-import type { PlanNode, SegmentPlan } from '../segment-plan.js';
+import { type PlanNode, type SegmentPlan, zeroWhenNone } from '../segment-plan.js';
 import { numberOf, testNumber, testValue, textOf, valueAt, valueTestNextChange } from '../value-test.js';
 import { EventAggregateState } from './event-aggregate-state.js';
 import { SequenceState } from './sequence-state.js';
@@ -288,8 +288,7 @@ export class StreamingEvaluator {
       case 'measure': {
         const f = this.plan.events[n.feature]!;
         const v = p.events.get(n.feature)?.value(now) ?? null;
-        const zeroWhenNone = f.fn === 'count' || f.fn === 'sum' || f.fn === 'distinct_count';
-        return testNumber(n.test, v === null && zeroWhenNone ? 0 : v);
+        return testNumber(n.test, v === null && zeroWhenNone(f.fn) ? 0 : v);
       }
       case 'sequence':
         return p.sequences.get(n.feature)?.value(now) ?? false;
