@@ -1,0 +1,55 @@
+import type { Connector, DeliveryBatch, DeliveryRecord } from '../delivery/index.js';
+
+/**
+ * One connector as the shared conformance suite (`src/delivery/connector-conformance.test.ts`)
+ * drives it: against a real server (S3, SFTP, PostgreSQL, a webhook receiver) or, for vendor
+ * APIs out of reach, a local server that checks the documented request.
+ */
+export interface ConformanceTarget {
+  connector: Connector;
+  /** Secret fields the connector's schema must mark (`secret()`). */
+  secrets: readonly string[];
+  start(): Promise<ConformanceSetup>;
+}
+
+export interface ConformanceSetup {
+  /** A valid config pointing at the started server. */
+  config: unknown;
+  /** A valid config that `test` must refuse (wrong credentials, or nothing listening). */
+  badConfig: unknown;
+  /** `n` distinct rows in the connector's fields; `i` picks which people, so calls can overlap. */
+  rows(n: number, first?: number): DeliveryRecord[];
+  /** A row the destination must reject (no identifier), or undefined when every row is acceptable. */
+  invalidRow?: DeliveryRecord;
+  /** How the destination names the person of a row (an email's hash for Meta, the profile id in a file). */
+  keyOf(row: DeliveryRecord): string;
+  /** The keys of the people the destination holds now (after every add and remove it accepted). */
+  present(): Promise<string[]>;
+  /** How many rows the destination counted as received (a resend with the same key must not count). */
+  received(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A batch over an in-memory array, as the outbox would hand it to a connector. */
+export function batchOf(
+  rows: readonly DeliveryRecord[],
+  overrides: Partial<Omit<DeliveryBatch, 'rows' | 'rowCount'>> = {},
+): DeliveryBatch {
+  const fields = overrides.fields ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return {
+    key: 'run_test:dst_test:0',
+    operation: 'add',
+    activation: { id: 'cmp_test', name: 'Spring Sale' },
+    runId: 'run_test',
+    group: 'Treatment A',
+    runAt: new Date('2026-03-14T09:30:00Z'),
+    index: 0,
+    count: 1,
+    ...overrides,
+    fields,
+    rowCount: rows.length,
+    async *rows() {
+      for (let i = 0; i < rows.length; i += 1000) yield rows.slice(i, i + 1000);
+    },
+  };
+}
