@@ -107,6 +107,8 @@ export class DeliveryFailure extends Error {
 }
 
 /** Declares a connector with its config type inferred from the schema. */
-export function defineConnector<S extends z.ZodType>(connector: Connector<z.output<S>> & { configSchema: S }) {
+export function defineConnector<S extends z.ZodType>(
+  connector: Connector<z.output<S>> & { configSchema: S },
+) {
   return connector as unknown as Connector<unknown>;
 }
