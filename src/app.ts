@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
+import { CONNECTORS } from './delivery/connectors.js';
+import { type Delivery, type DeliveryEngineOptions, openDelivery } from './delivery/index.js';
 import { DEMO_SEGMENTS, type DemoOptions, loadDemoWorkspace } from './demo/index.js';
 import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
@@ -33,6 +35,7 @@ export interface RunningApp {
   store: Store;
   identity: IdentityService;
   segments: SegmentService;
+  delivery: Delivery;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -40,12 +43,15 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/** What tests and benchmarks may change beyond the config. */
+export interface AppOptions {
+  schema?: string;
+  demo?: Partial<DemoOptions>;
+  delivery?: Partial<Omit<DeliveryEngineOptions, 'log' | 'tempDir'>>;
+}
+
 /** The composition root: builds the store, the ingest writer and the HTTP server, and starts listening. */
-export async function startApp(
-  config: Config,
-  log: Logger = consoleLogger,
-  options: { schema?: string; demo?: Partial<DemoOptions> } = {},
-) {
+export async function startApp(config: Config, log: Logger = consoleLogger, options: AppOptions = {}) {
   const store = await openConfiguredStore(config, options.schema);
   try {
     return await startOnStore(store, config, log, options);
@@ -59,7 +65,7 @@ async function startOnStore(
   store: Store,
   config: Config,
   log: Logger,
-  options: { demo?: Partial<DemoOptions> },
+  options: AppOptions,
 ): Promise<RunningApp> {
   // A revoked configured key stops the start before anything else happens.
   const createdAdminKey = await ensureAdminKey(store, config);
@@ -102,7 +108,16 @@ async function startOnStore(
     },
   });
   await writer.start();
-  const server = createHttpServer({ store, writer, identity, segments, config, version: VERSION });
+  const delivery = await openDelivery(store, {
+    dataDir: config.dataDir,
+    secretKey: config.secretKey,
+    connectors: CONNECTORS,
+    log,
+    workers: true,
+    engine: { leaseMs: config.delivery.leaseSeconds * 1000, ...options.delivery },
+  });
+  await delivery.engine?.start();
+  const server = createHttpServer({ store, writer, identity, segments, delivery, config, version: VERSION });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -113,6 +128,7 @@ async function startOnStore(
     store,
     identity,
     segments,
+    delivery,
     server,
     url,
     createdAdminKey,
@@ -122,6 +138,7 @@ async function startOnStore(
         server.closeIdleConnections();
       });
       await writer.close();
+      await delivery.engine?.close();
       await identity.close();
       await segments.close();
       await store.close();

@@ -35,6 +35,13 @@ export const ConfigSchema = z.object({
     /** How often batch-only segments (rankings) are evaluated; 0: only on demand. */
     batchIntervalMinutes: int(0, 7 * 24 * 60).default(15),
   }),
+  delivery: z.object({
+    /**
+     * How long a delivery being sent stays one process's (renewed while it sends): after a crash,
+     * another process on a shared PostgreSQL store takes it over once this runs out.
+     */
+    leaseSeconds: int(1, 3600).default(60),
+  }),
 });
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -53,6 +60,7 @@ const ENV: Record<string, string> = {
   SLUICE_MAX_PENDING_EVENTS: 'ingest.maxPendingEvents',
   SLUICE_DEDUPE_WINDOW_HOURS: 'ingest.dedupeWindowHours',
   SLUICE_SEGMENT_BATCH_MINUTES: 'segments.batchIntervalMinutes',
+  SLUICE_DELIVERY_LEASE_SECONDS: 'delivery.leaseSeconds',
 };
 
 /** The environment variables Sluice reads, with the config field each sets (for `--help` and the README). */
@@ -63,7 +71,7 @@ export const CONFIG_ENV_VARS = Object.keys(ENV);
  * Empty variables count as unset. Throws a UserError naming every bad setting.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): Config {
-  const raw: Record<string, unknown> = { limits: {}, ingest: {}, segments: {} };
+  const raw: Record<string, unknown> = { limits: {}, ingest: {}, segments: {}, delivery: {} };
   for (const [name, path] of Object.entries(ENV)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

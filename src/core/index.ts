@@ -5,6 +5,7 @@ export {
   TRAIT_AGGREGATES,
   type TraitAggregate,
 } from './computed-trait-schema.js';
+export * from './destination-schema.js';
 export { AuthError, assertNever, type Issue, NotFoundError, RetryableError, UserError } from './errors.js';
 export {
   EVENT_TYPES,

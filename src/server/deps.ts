@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Delivery } from '../delivery/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { EventWriter } from '../ingest/index.js';
 import type { SegmentService } from '../segments/index.js';
@@ -10,6 +11,7 @@ export interface ServerDeps {
   writer: EventWriter;
   identity: IdentityService;
   segments: SegmentService;
+  delivery: Delivery;
   config: Config;
   version: string;
 }

@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AuthError } from '../core/index.js';
 import { type ApiRoute, openApiDocument, validateRequest } from './api-routes.js';
+import { deliveryRoutes } from './delivery-routes.js';
 import type { ServerDeps } from './deps.js';
+import { destinationRoutes } from './destination-routes.js';
 import { errorResponse } from './error-response.js';
 import { eventRoutes } from './event-routes.js';
 import { identityRoutes } from './identity-routes.js';
@@ -21,6 +23,8 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...profileRoutes(deps),
     ...identityRoutes(deps),
     ...segmentRoutes(deps),
+    ...destinationRoutes(deps),
+    ...deliveryRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

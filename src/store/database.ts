@@ -10,7 +10,7 @@ export interface StoreLock {
 }
 
 /** The tables whose rows are numbered by a sequence (`seq`). */
-export type SequencedTable = 'events' | 'profile_records' | 'rejects' | 'segment_changes';
+export type SequencedTable = 'events' | 'profile_records' | 'rejects' | 'segment_changes' | 'deliveries';
 
 /**
  * The engine seam: everything above it writes SQL once (with `$1` placeholders, which both engines

@@ -1,6 +1,14 @@
 export type { ApiKey } from './api-key-repository.js';
 export type { AttributeSource } from './attribute-repository.js';
 export type { Database, Row, SqlValue, StoreLock } from './database.js';
+export type {
+  Claim,
+  DeliveryAttempt,
+  DeliveryReceipt,
+  NewDelivery,
+  StoredDelivery,
+} from './delivery-repository.js';
+export type { StoredDestination } from './destination-repository.js';
 export { type Dialect, duckdbDialect, postgresDialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
 export { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';

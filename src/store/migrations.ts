@@ -237,6 +237,76 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 5,
+    name: 'destinations, the delivery outbox, its rows and attempts',
+    statements: (d) => [
+      `INSERT INTO counters (name, value) VALUES ('deliveries', 0)`,
+      `CREATE TABLE destinations (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        connector VARCHAR NOT NULL,
+        config ${d.jsonType} NOT NULL,
+        secrets VARCHAR,
+        settings ${d.jsonType} NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        disabled_reason VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // One row per batch to send; its id is the idempotency key (run, destination, operation, batch).
+      `CREATE TABLE deliveries (
+        id VARCHAR PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        destination_id VARCHAR NOT NULL,
+        activation_id VARCHAR NOT NULL,
+        activation_name VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL,
+        group_name VARCHAR,
+        run_at TIMESTAMPTZ NOT NULL,
+        operation VARCHAR NOT NULL,
+        batch_index INTEGER NOT NULL,
+        batch_count INTEGER NOT NULL,
+        fields ${d.jsonType} NOT NULL,
+        row_count BIGINT NOT NULL,
+        status VARCHAR NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        lease_owner VARCHAR,
+        lease_until TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        window_started_at TIMESTAMPTZ,
+        last_attempt_at TIMESTAMPTZ,
+        finished_at TIMESTAMPTZ,
+        last_error VARCHAR,
+        last_status INTEGER,
+        accepted BIGINT,
+        rejected BIGINT,
+        rejections ${d.jsonType},
+        detail ${d.jsonType},
+        duration_ms BIGINT
+      )`,
+      // The rows of a delivery until the destination confirms them (kept for replay when it never does).
+      `CREATE TABLE delivery_rows (delivery_id VARCHAR NOT NULL, position BIGINT NOT NULL, record ${d.jsonType} NOT NULL)`,
+      `CREATE TABLE delivery_attempts (
+        delivery_id VARCHAR NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        duration_ms BIGINT NOT NULL,
+        outcome VARCHAR NOT NULL,
+        status INTEGER,
+        error VARCHAR
+      )`,
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE INDEX deliveries_queue ON deliveries (destination_id, status, seq)`,
+            `CREATE INDEX deliveries_run ON deliveries (run_id)`,
+            `CREATE INDEX delivery_rows_delivery ON delivery_rows (delivery_id, position)`,
+            `CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id)`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
 import type { Database } from './database.js';
+import { DeliveryRepository } from './delivery-repository.js';
+import { DestinationRepository } from './destination-repository.js';
 import { DuckDBDatabase } from './duckdb-database.js';
 import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
@@ -32,6 +34,8 @@ export class Store {
   readonly attributes: AttributeRepository;
   readonly segments: SegmentRepository;
   readonly memberships: MembershipRepository;
+  readonly destinations: DestinationRepository;
+  readonly deliveries: DeliveryRepository;
 
   constructor(readonly db: Database) {
     this.sources = new SourceRepository(db);
@@ -46,6 +50,8 @@ export class Store {
     this.attributes = new AttributeRepository(db);
     this.segments = new SegmentRepository(db);
     this.memberships = new MembershipRepository(db);
+    this.destinations = new DestinationRepository(db);
+    this.deliveries = new DeliveryRepository(db);
   }
 
   get engine(): Database['dialect']['name'] {

@@ -1,9 +1,11 @@
-import { type RunningApp, startApp } from '../app.js';
+import { type AppOptions, type RunningApp, startApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import type { Source, SourceKind } from '../core/index.js';
 import { type Engine, openTestStore } from './engines.js';
 
 export const TEST_ADMIN_KEY = 'sk_test_admin_key_0123456789';
+/** Encrypts test destinations' credentials (PostgreSQL stores need one; DuckDB would make a key file). */
+export const TEST_SECRET_KEY = 'test_secret_key_for_destination_credentials';
 
 export interface TestServer {
   app: RunningApp;
@@ -21,6 +23,7 @@ const silent = { info: () => {}, error: () => {} };
 export async function startTestServer(
   engine: Engine,
   overrides: Record<string, unknown> = {},
+  appOptions: Omit<AppOptions, 'schema'> = {},
 ): Promise<TestServer> {
   const t = await openTestStore(engine);
   // The test store only prepared the location; the app opens its own.
@@ -33,11 +36,15 @@ export async function startTestServer(
       dataDir: t.location.dataDir,
       databaseUrl: t.location.databaseUrl,
       adminKey: TEST_ADMIN_KEY,
+      secretKey: TEST_SECRET_KEY,
       demo: false,
       ...overrides,
     },
   );
-  const app = await startApp(config, silent, { ...(t.location.schema ? { schema: t.location.schema } : {}) });
+  const app = await startApp(config, silent, {
+    ...appOptions,
+    ...(t.location.schema ? { schema: t.location.schema } : {}),
+  });
   const admin = { Authorization: `Bearer ${TEST_ADMIN_KEY}`, 'Content-Type': 'application/json' };
   return {
     app,

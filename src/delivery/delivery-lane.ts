@@ -1,0 +1,289 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NotFoundError, UserError } from '../core/index.js';
+import type { DeliveryAttempt, Store, StoredDelivery, StoredDestination } from '../store/index.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import {
+  type Connector,
+  type DeliveryBatch,
+  DeliveryFailure,
+  type DeliveryRecord,
+  type FailureDisposition,
+} from './connector.js';
+import type { ConnectorRegistry } from './connector-registry.js';
+import type { DestinationService } from './destination-service.js';
+import { retryDelay } from './retry-policy.js';
+
+/** What a lane needs from the engine that runs it. */
+export interface LaneContext {
+  store: Store;
+  connectors: ConnectorRegistry;
+  destinations: DestinationService;
+  owner: string;
+  leaseMs: number;
+  tempDir: string;
+  now: () => Date;
+  random: () => number;
+  log: { info(message: string): void; error(message: string, err?: unknown): void };
+}
+
+const ROWS_PAGE = 10_000;
+
+/**
+ * One destination's queue worker: sends its deliveries one at a time, oldest first, so a slow or
+ * failing destination holds up only itself. Retries wait with backoff (or as long as
+ * `Retry-After` says), a circuit breaker stops attempts while the destination keeps failing, and
+ * a delivery still failing after the retry window is dead-lettered.
+ */
+export class DeliveryLane {
+  private stopped = false;
+  /** Set by `wake()`: work may have arrived after the last claim found none. */
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+  private lastStart = 0;
+  private inFlight: AbortController | undefined;
+
+  constructor(
+    readonly destinationId: string,
+    readonly breaker: CircuitBreaker,
+    private readonly ctx: LaneContext,
+  ) {}
+
+  /** Runs until the queue is empty, the destination is disabled or deleted, or `stop()`. */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      let destination: StoredDestination;
+      try {
+        destination = await this.ctx.store.destinations.get(this.destinationId);
+      } catch (err) {
+        if (err instanceof NotFoundError) return;
+        throw err;
+      }
+      if (!destination.enabled) return;
+      this.breaker.configure(destination.settings.breakerThreshold, destination.settings.breakerCooldownMs);
+      const now = this.ctx.now().getTime();
+      const blocked = this.breaker.blockedUntil(now);
+      if (blocked !== undefined) {
+        await this.sleep(blocked - now);
+        continue;
+      }
+      const connector = this.ctx.connectors.get(destination.connector);
+      const wait = await this.rateLimitWait(connector, destination, now);
+      if (wait > 0) {
+        await this.sleep(wait);
+        continue;
+      }
+      this.woken = false;
+      const claim = await this.ctx.store.deliveries.claim(
+        destination.id,
+        this.ctx.owner,
+        this.ctx.now(),
+        this.ctx.leaseMs,
+      );
+      if (claim.kind === 'empty') {
+        if (this.woken) continue;
+        return;
+      }
+      if (claim.kind === 'wait') {
+        await this.sleep(claim.until.getTime() - now);
+        continue;
+      }
+      this.lastStart = now;
+      await this.attempt(destination, connector, claim.delivery);
+    }
+  }
+
+  /** Cuts a wait short (new work, a replay, a changed destination). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops after the attempt under way; `abort` also cancels that attempt (it is retried later). */
+  stop(abort = false): void {
+    this.stopped = true;
+    if (abort) this.inFlight?.abort(new Error('Sluice is shutting down'));
+    this.wake();
+  }
+
+  private async rateLimitWait(
+    connector: Connector,
+    destination: StoredDestination,
+    now: number,
+  ): Promise<number> {
+    // A config that no longer resolves fails the attempt itself, with the reason in the receipt.
+    const config = await this.ctx.destinations.resolve(destination).catch(() => undefined);
+    const perSecond = config === undefined ? undefined : connector.capabilities(config).rateLimitPerSecond;
+    if (!perSecond) return 0;
+    return Math.max(0, this.lastStart + 1000 / perSecond - now);
+  }
+
+  private async attempt(
+    destination: StoredDestination,
+    connector: Connector,
+    delivery: StoredDelivery,
+  ): Promise<void> {
+    const { store, leaseMs, owner } = this.ctx;
+    const startedAt = this.ctx.now();
+    const started = performance.now();
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const timeout = setTimeout(
+      () => controller.abort(new Error(`no result within ${destination.settings.attemptTimeoutMs} ms`)),
+      destination.settings.attemptTimeoutMs,
+    );
+    const renew = setInterval(
+      () => {
+        void store.deliveries
+          .renewLease(delivery.id, owner, new Date(this.ctx.now().getTime() + leaseMs))
+          .catch((err) => this.ctx.log.error(`delivery ${delivery.id}: could not renew its lease`, err));
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    let secretValues: string[] = [];
+    const tempDir = await mkdtemp(join(this.ctx.tempDir, 'delivery-'));
+    try {
+      secretValues = Object.values(this.ctx.destinations.secretValues(destination));
+      const config = await this.ctx.destinations.resolve(destination);
+      const result = await abortable(
+        connector.deliver({ config, signal: controller.signal, tempDir }, this.batchOf(delivery)),
+        controller.signal,
+      );
+      const durationMs = Math.round(performance.now() - started);
+      await store.deliveries.delivered(
+        delivery.id,
+        owner,
+        this.ctx.now(),
+        { ...result, detail: result.detail ?? {}, durationMs },
+        {
+          attempt: delivery.attempts,
+          startedAt,
+          durationMs,
+          outcome: 'delivered',
+          status: undefined,
+          error: undefined,
+        },
+      );
+      this.breaker.succeeded();
+    } catch (err) {
+      await this.failed(
+        destination,
+        delivery,
+        err,
+        secretValues,
+        startedAt,
+        Math.round(performance.now() - started),
+      );
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(renew);
+      this.inFlight = undefined;
+      await rm(tempDir, { recursive: true, force: true });
+    }
+  }
+
+  private async failed(
+    destination: StoredDestination,
+    delivery: StoredDelivery,
+    err: unknown,
+    secretValues: readonly string[],
+    startedAt: Date,
+    durationMs: number,
+  ): Promise<void> {
+    const { disposition, status, retryAfterMs } = classify(err);
+    const message = redact(err instanceof Error ? err.message : String(err), secretValues);
+    const now = this.ctx.now().getTime();
+    let next: Date | undefined;
+    if (disposition === 'retry') {
+      this.breaker.failed(now);
+      const delay = retryDelay(destination.settings.retry, delivery.attempts, retryAfterMs, this.ctx.random);
+      const windowStart = (delivery.windowStartedAt ?? startedAt).getTime();
+      if (now + delay <= windowStart + destination.settings.retry.windowMs) next = new Date(now + delay);
+    }
+    const outcome: DeliveryAttempt['outcome'] = next
+      ? 'retry'
+      : disposition === 'retry'
+        ? 'dead'
+        : disposition;
+    const error =
+      next || disposition !== 'retry'
+        ? message
+        : `gave up after ${delivery.attempts} attempts within the retry window: ${message}`;
+    await this.ctx.store.deliveries.failed(delivery.id, this.ctx.owner, next, {
+      attempt: delivery.attempts,
+      startedAt,
+      durationMs,
+      outcome,
+      status,
+      error,
+    });
+    this.ctx.log.error(
+      `delivery ${delivery.id} to ${destination.name} failed (${outcome}${next ? `, next attempt ${next.toISOString()}` : ''}): ${message}`,
+    );
+    if (disposition === 'gone') {
+      await this.ctx.store.destinations.setEnabled(
+        destination.id,
+        false,
+        `the destination answered that it is gone: ${message}`,
+        this.ctx.now(),
+      );
+    }
+  }
+
+  private batchOf(d: StoredDelivery): DeliveryBatch {
+    const store = this.ctx.store;
+    return {
+      key: d.id,
+      operation: d.operation,
+      activation: d.activation,
+      runId: d.runId,
+      group: d.group,
+      runAt: d.runAt,
+      index: d.index,
+      count: d.count,
+      fields: d.fields,
+      rowCount: d.rowCount,
+      async *rows() {
+        for (let from = 0; from < d.rowCount; from += ROWS_PAGE) {
+          yield (await store.deliveries.rows(d.id, from, from + ROWS_PAGE)) as DeliveryRecord[];
+        }
+      },
+    };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+function classify(err: unknown): { disposition: FailureDisposition; status?: number; retryAfterMs?: number } {
+  if (err instanceof DeliveryFailure) return { disposition: err.disposition, ...err.details };
+  // A config the connector refuses will not fix itself; anything else (network, a crash inside a library) may.
+  if (err instanceof UserError) return { disposition: 'refused' };
+  return { disposition: 'retry' };
+}
+
+/** Secrets never reach logs or receipts, whatever a library put in its error message. */
+function redact(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const s of secrets) if (s.length >= 4) out = out.replaceAll(s, '[secret]');
+  return out;
+}
+
+/** Settles when the signal aborts even if the connector ignores it. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,224 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type CreateDestination,
+  DestinationSettingsSchema,
+  newId,
+  parseOrThrow,
+  type UpdateDestination,
+  UserError,
+} from '../core/index.js';
+import type { Store, StoredDestination } from '../store/index.js';
+import { type ConnectorCapabilities, DeliveryFailure } from './connector.js';
+import type { ConnectorRegistry } from './connector-registry.js';
+import type { SecretBox } from './secret-box.js';
+import { secretFieldsOf } from './secret-fields.js';
+
+/** A destination as the API shows it: never its secrets, only which ones are set. */
+export interface DestinationView {
+  id: string;
+  name: string;
+  connector: string;
+  config: Record<string, unknown>;
+  secretsSet: string[];
+  settings: StoredDestination['settings'];
+  capabilities: ConnectorCapabilities;
+  enabled: boolean;
+  disabledReason: string | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The answer of `POST /api/destinations/:id/test`. */
+export interface DestinationTest {
+  ok: boolean;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+/**
+ * Destinations: validates each connector's config against its schema, keeps secret fields
+ * encrypted (`SecretBox`), and hands the delivery engine the full config when it sends.
+ */
+export class DestinationService {
+  constructor(
+    private readonly store: Store,
+    private readonly connectors: ConnectorRegistry,
+    /** Undefined when no `SLUICE_SECRET_KEY` is available: destinations with secrets are refused. */
+    private readonly secrets: SecretBox | undefined,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async list(): Promise<DestinationView[]> {
+    return (await this.store.destinations.list()).map((d) => this.view(d));
+  }
+
+  async get(id: string): Promise<DestinationView> {
+    return this.view(await this.store.destinations.get(id));
+  }
+
+  async create(input: CreateDestination): Promise<DestinationView> {
+    const connector = this.connectors.get(input.connector);
+    const config = parseOrThrow(connector.configSchema, input.config, 'destination config', [
+      'config',
+    ]) as Record<string, unknown>;
+    const now = this.now();
+    const stored: StoredDestination = {
+      id: newId('dst'),
+      name: input.name,
+      connector: connector.id,
+      ...this.split(connector.id, config),
+      settings: DestinationSettingsSchema.parse(input.settings ?? {}),
+      enabled: input.enabled,
+      disabledReason: undefined,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.destinations.create(stored);
+    return this.view(stored);
+  }
+
+  /** Changes a destination; secret fields left out of `config` keep their stored values. */
+  async update(id: string, input: UpdateDestination): Promise<DestinationView> {
+    const current = await this.store.destinations.get(id);
+    const connector = this.connectors.get(current.connector);
+    let { config, secrets } = current;
+    if (input.config) {
+      const merged = { ...this.secretValues(current), ...input.config };
+      const parsed = parseOrThrow(connector.configSchema, merged, 'destination config', ['config']) as Record<
+        string,
+        unknown
+      >;
+      ({ config, secrets } = this.split(connector.id, parsed));
+    }
+    const enabled = input.enabled ?? current.enabled;
+    const next: StoredDestination = {
+      ...current,
+      name: input.name ?? current.name,
+      config,
+      secrets,
+      settings: DestinationSettingsSchema.parse({ ...current.settings, ...(input.settings ?? {}) }),
+      enabled,
+      disabledReason: enabled ? undefined : current.disabledReason,
+      updatedAt: this.now(),
+    };
+    await this.store.destinations.update(next);
+    return this.view(next);
+  }
+
+  /**
+   * Checks a destination's credentials and reachability with its connector's `test`, within
+   * `timeoutMs`; the answer says what failed, never with a secret in it.
+   */
+  async test(id: string, tempRoot: string, timeoutMs = 30_000): Promise<DestinationTest> {
+    const destination = await this.store.destinations.get(id);
+    const connector = this.connectors.get(destination.connector);
+    const started = performance.now();
+    const tempDir = await mkdtemp(join(tempRoot, 'test-'));
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const config = await this.resolve(destination);
+      await Promise.race([
+        connector.test({ config, signal, tempDir }),
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), {
+            once: true,
+          }),
+        ),
+      ]);
+      return { ok: true, durationMs: Math.round(performance.now() - started) };
+    } catch (err) {
+      const secrets = Object.values(this.secretValues(destination));
+      let message = err instanceof Error ? err.message : String(err);
+      for (const s of secrets) if (s.length >= 4) message = message.replaceAll(s, '[secret]');
+      return {
+        ok: false,
+        durationMs: Math.round(performance.now() - started),
+        error: {
+          code:
+            err instanceof UserError ? err.code : err instanceof DeliveryFailure ? err.disposition : 'failed',
+          message,
+        },
+      };
+    } finally {
+      await rm(tempDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Deletes a destination that has nothing left to send (its delivery history stays). */
+  async delete(id: string): Promise<void> {
+    await this.store.destinations.get(id);
+    if (await this.store.deliveries.hasWork(id)) {
+      throw new UserError(
+        'conflict',
+        `destination ${id} still has deliveries to send: disable it, or wait until they are delivered or dead-lettered`,
+      );
+    }
+    await this.store.destinations.delete(id);
+  }
+
+  /** The destination's whole config, secrets decrypted, validated again by its connector. */
+  async resolve(destination: StoredDestination): Promise<unknown> {
+    const connector = this.connectors.get(destination.connector);
+    return parseOrThrow(
+      connector.configSchema,
+      { ...destination.config, ...this.secretValues(destination) },
+      `destination ${destination.name} config`,
+    );
+  }
+
+  /** Every stored secret value of a destination, to keep them out of logs and error messages. */
+  secretValues(destination: StoredDestination): Record<string, string> {
+    if (!destination.secrets) return {};
+    if (!this.secrets) throw missingKey();
+    return this.secrets.open(destination.secrets, `destination ${destination.name}`);
+  }
+
+  private split(connectorId: string, config: Record<string, unknown>) {
+    const secretNames = new Set(secretFieldsOf(this.connectors.get(connectorId).configSchema));
+    const plain: Record<string, unknown> = {};
+    const secret: Record<string, string> = {};
+    for (const [name, value] of Object.entries(config)) {
+      if (secretNames.has(name) && typeof value === 'string') secret[name] = value;
+      else plain[name] = value;
+    }
+    if (Object.keys(secret).length === 0) return { config: plain, secrets: undefined };
+    if (!this.secrets) throw missingKey();
+    return { config: plain, secrets: this.secrets.seal(secret) };
+  }
+
+  private view(d: StoredDestination): DestinationView {
+    const connector = this.connectors.get(d.connector);
+    const secretsSet = d.secrets && this.secrets ? Object.keys(this.secretValues(d)) : [];
+    return {
+      id: d.id,
+      name: d.name,
+      connector: d.connector,
+      config: d.config,
+      secretsSet,
+      settings: d.settings,
+      capabilities: this.capabilitiesOf(connector.id, d),
+      enabled: d.enabled,
+      disabledReason: d.disabledReason,
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+    };
+  }
+
+  private capabilitiesOf(connectorId: string, d: StoredDestination): ConnectorCapabilities {
+    const connector = this.connectors.get(connectorId);
+    // Capabilities read non-secret fields (batch sizes, modes); parse fills in their defaults.
+    const parsed = connector.configSchema.safeParse({
+      ...d.config,
+      ...(d.secrets && this.secrets ? this.secretValues(d) : {}),
+    });
+    return connector.capabilities(parsed.success ? parsed.data : d.config);
+  }
+}
+
+function missingKey(): UserError {
+  return new UserError(
+    'secret_key_missing',
+    'this destination has credentials, and SLUICE_SECRET_KEY is not set: set it (the same value in every Sluice process) to store and use them',
+  );
+}

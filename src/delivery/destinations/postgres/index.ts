@@ -1,0 +1,2 @@
+export { type PostgresConfig, PostgresConfigSchema } from './postgres-config.js';
+export { postgresConnector } from './postgres-connector.js';
