@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.js';
 import { UserError } from '../core/index.js';
+import { registerDeliveryCommands } from './delivery-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerDestinationCommands } from './destination-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
@@ -21,6 +23,8 @@ registerImportCommand(program);
 registerDemoCommand(program);
 registerIdentityCommands(program);
 registerSegmentCommands(program);
+registerDestinationCommands(program);
+registerDeliveryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,7 +53,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const hook = await receiver();
     hook.respond((attempt) => (attempt <= 4 ? { status: 500 } : undefined));
     const destination = await createWebhookDestination(server, hook, { batchSize: 100 });
-    const enqueued = await enqueue(server, destination.id, people(1000));
+    const enqueued = await enqueue(server.app.delivery.outbox, destination.id, people(1000));
     expect(enqueued.deliveryIds).toHaveLength(10);
 
     await eventually('every delivery delivered', async () => {
@@ -78,7 +78,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const hook = await receiver();
     hook.respond((attempt) => (attempt === 1 ? { status: 429, headers: { 'Retry-After': '2' } } : undefined));
     const destination = await createWebhookDestination(server, hook);
-    await enqueue(server, destination.id, people(10));
+    await enqueue(server.app.delivery.outbox, destination.id, people(10));
     await eventually('the delivery', () => (hook.recordsReceived() === 10 ? true : undefined));
     const [refused, accepted] = hook.attempts();
     expect(refused!.status).toBe(429);
@@ -93,7 +93,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const destination = await createWebhookDestination(server, hook, {
       settings: quickSettings({ retry: { initialDelayMs: 20, maxDelayMs: 100, windowMs: 600 } }),
     });
-    const { deliveryIds } = await enqueue(server, destination.id, people(50));
+    const { deliveryIds } = await enqueue(server.app.delivery.outbox, destination.id, people(50));
     const id = encodeURIComponent(deliveryIds[0]!);
     const dead = await eventually('the dead letter', async () => {
       const d = await api<DeliveryDetail>(server, `/deliveries/${id}`);
@@ -127,7 +127,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const hook = await receiver();
     hook.respond(() => ({ status: 422 }));
     const destination = await createWebhookDestination(server, hook);
-    const { deliveryIds } = await enqueue(server, destination.id, people(5));
+    const { deliveryIds } = await enqueue(server.app.delivery.outbox, destination.id, people(5));
     const dead = await eventually('the refusal', async () => {
       const d = await api<DeliveryDetail>(server, `/deliveries/${encodeURIComponent(deliveryIds[0]!)}`);
       return d.status === 'dead' ? d : undefined;
@@ -140,7 +140,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const hook = await receiver();
     hook.respond(() => ({ status: 410 }));
     const destination = await createWebhookDestination(server, hook);
-    await enqueue(server, destination.id, people(5), { runId: 'run_a' });
+    await enqueue(server.app.delivery.outbox, destination.id, people(5), { runId: 'run_a' });
     const disabled = await eventually('the destination disabled', async () => {
       const d = await api<{ enabled: boolean; disabledReason: string }>(
         server,
@@ -151,7 +151,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     expect(disabled.disabledReason).toMatch(/gone/);
     // Later deliveries wait while it is disabled.
     hook.respond(undefined);
-    await enqueue(server, destination.id, people(5, 100), { runId: 'run_b' });
+    await enqueue(server.app.delivery.outbox, destination.id, people(5, 100), { runId: 'run_b' });
     await new Promise((r) => setTimeout(r, 400));
     expect(hook.recordsReceived()).toBe(0);
     await api(server, `/destinations/${destination.id}`, { method: 'PUT', body: { enabled: true } });
@@ -165,7 +165,7 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const destination = await createWebhookDestination(server, hook, {
       settings: quickSettings({ breakerThreshold: 3, breakerCooldownMs: 60_000 }),
     });
-    await enqueue(server, destination.id, people(5));
+    await enqueue(server.app.delivery.outbox, destination.id, people(5));
     const open = await eventually('the breaker open', async () => {
       const d = await api<{ breaker: { state: string; consecutiveFailures: number } }>(
         server,
@@ -184,11 +184,11 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     const healthy = await receiver();
     const down = await createWebhookDestination(server, stuck, { name: 'stuck' });
     const up = await createWebhookDestination(server, healthy, { name: 'healthy', batchSize: 50 });
-    await enqueue(server, down.id, people(100));
+    await enqueue(server.app.delivery.outbox, down.id, people(100));
     await eventually('the stuck destination holding a request', async () =>
       (await listOf(server, `destination=${down.id}&status=sending`)).length === 1 ? true : undefined,
     );
-    await enqueue(server, up.id, people(2000));
+    await enqueue(server.app.delivery.outbox, up.id, people(2000));
     await eventually('the healthy destination', () =>
       healthy.recordsReceived() === 2000 ? true : undefined,
     );
@@ -200,8 +200,8 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
   it('sends an enqueued subject once however often it is enqueued, and refuses removals a connector cannot make', async () => {
     const hook = await receiver();
     const destination = await createWebhookDestination(server, hook);
-    const first = await enqueue(server, destination.id, people(250));
-    const second = await enqueue(server, destination.id, people(250));
+    const first = await enqueue(server.app.delivery.outbox, destination.id, people(250));
+    const second = await enqueue(server.app.delivery.outbox, destination.id, people(250));
     expect(second).toEqual({ deliveryIds: first.deliveryIds, rows: 0, created: false });
     await eventually('the deliveries', () => (hook.recordsReceived() === 250 ? true : undefined));
     expect(hook.messages()).toHaveLength(3);

@@ -133,3 +133,18 @@ function queryParameters(schema: z.ZodType): Record<string, unknown>[] {
     schema: s,
   }));
 }
+
+/** Runs `fn`; the issues of a UserError it throws get `prefix` (where the input sat in the request). */
+export async function inBody<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof UserError) || err.issues.length === 0 || err.issues[0]!.path[0] === 'body')
+      throw err;
+    throw new UserError(
+      err.code,
+      err.message,
+      err.issues.map((i) => ({ ...i, path: ['body', ...i.path] })),
+    );
+  }
+}

@@ -1,14 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Source } from '../core/index.js';
 import { openStore } from '../store/index.js';
-import { ENGINES, type Engine, TEST_DATABASE_URL } from '../test-support/engines.js';
-import { type SpawnedServer, spawnServer } from '../test-support/spawn-server.js';
+import { ENGINES } from '../test-support/engines.js';
+import {
+  SPAWN_ADMIN_KEY as ADMIN_KEY,
+  freshLocation,
+  type SpawnedServer,
+  spawnServer,
+} from '../test-support/spawn-server.js';
 
-const ADMIN_KEY = 'sk_crash_test_admin_key_0123456789';
 const CLIENTS = 6;
 const EVENTS_PER_BATCH = 20;
 /** Acknowledged requests to see before the kill. */
@@ -17,48 +17,6 @@ const ACKED_BEFORE_KILL = 300;
 const MAX_REQUESTS_PER_CLIENT = 2000;
 const SEND_DEADLINE_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 15_000;
-
-interface Location {
-  env: Record<string, string>;
-  store: { dataDir: string; databaseUrl?: string };
-  cleanup(): Promise<void>;
-}
-
-/** A data dir, and on PostgreSQL a database of its own (the server uses its `public` schema). */
-async function freshLocation(engine: Engine): Promise<Location> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
-  const removeDir = () => rm(dataDir, { recursive: true, force: true });
-  if (engine === 'duckdb') {
-    return {
-      env: { SLUICE_DATA_DIR: dataDir, SLUICE_DATABASE_URL: '', SLUICE_ADMIN_KEY: ADMIN_KEY },
-      store: { dataDir },
-      cleanup: removeDir,
-    };
-  }
-  const name = `sluice_crash_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  await withAdminClient((c) => c.query(`CREATE DATABASE "${name}"`));
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  return {
-    env: { SLUICE_DATA_DIR: dataDir, SLUICE_DATABASE_URL: databaseUrl, SLUICE_ADMIN_KEY: ADMIN_KEY },
-    store: { dataDir, databaseUrl },
-    cleanup: async () => {
-      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-      await removeDir();
-    },
-  };
-}
-
-async function withAdminClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 type Batch = { type: 'track'; userId: string; event: string; messageId: string; properties: object }[];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CreateDestinationSchema, UpdateDestinationSchema } from '../core/index.js';
 import type { DestinationView } from '../delivery/index.js';
-import { route } from './api-routes.js';
+import { inBody, route } from './api-routes.js';
 import type { ServerDeps } from './deps.js';
 
 /** Destinations and the connectors they are made with. */
@@ -38,7 +38,7 @@ export function destinationRoutes({ store, delivery }: ServerDeps) {
       tag: 'destinations',
       body: CreateDestinationSchema,
       status: 201,
-      handler: async ({ body }) => withHealth(await delivery.destinations.create(body)),
+      handler: async ({ body }) => withHealth(await inBody(() => delivery.destinations.create(body))),
     }),
     route({
       method: 'get',
@@ -55,7 +55,7 @@ export function destinationRoutes({ store, delivery }: ServerDeps) {
       tag: 'destinations',
       body: UpdateDestinationSchema,
       handler: async ({ params, body }) => {
-        const updated = await delivery.destinations.update(params.id!, body);
+        const updated = await inBody(() => delivery.destinations.update(params.id!, body));
         delivery.engine?.wake(updated.id);
         return withHealth(updated);
       },

@@ -1,22 +1,7 @@
 import { z } from 'zod';
-import { SegmentDefinitionSchema, SegmentPreviewSchema, UserError } from '../core/index.js';
-import { route } from './api-routes.js';
+import { SegmentDefinitionSchema, SegmentPreviewSchema } from '../core/index.js';
+import { inBody, route } from './api-routes.js';
 import type { ServerDeps } from './deps.js';
-
-/** Runs `fn`; the issues of a UserError it throws get `prefix` (where the input sat in the request). */
-async function inBody<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof UserError) || err.issues.length === 0 || err.issues[0]!.path[0] === 'body')
-      throw err;
-    throw new UserError(
-      err.code,
-      err.message,
-      err.issues.map((i) => ({ ...i, path: ['body', ...i.path] })),
-    );
-  }
-}
 
 /** Segments: definitions, evaluation, members, the membership ledger, and insights. */
 export function segmentRoutes({ store, segments }: ServerDeps) {

@@ -1,5 +1,5 @@
 import type { DestinationSettings } from '../core/index.js';
-import type { DeliveryRecord, DestinationView, EnqueueRequest } from '../delivery/index.js';
+import type { DeliveryRecord, DestinationView, EnqueueRequest, Outbox } from '../delivery/index.js';
 import type { TestServer } from './server.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
 
@@ -49,12 +49,12 @@ export function people(n: number, first = 0): DeliveryRecord[] {
 
 /** Enqueues rows for one destination as an activation run would. */
 export function enqueue(
-  server: TestServer,
+  outbox: Outbox,
   destinationId: string,
   rows: readonly DeliveryRecord[],
   overrides: Partial<EnqueueRequest> = {},
 ) {
-  return server.app.delivery.outbox.enqueue({
+  return outbox.enqueue({
     destinationId,
     activation: { id: 'cmp_test', name: 'Fault test' },
     runId: 'run_1',

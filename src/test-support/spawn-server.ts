@@ -1,6 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { type Engine, TEST_DATABASE_URL } from './engines.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -59,4 +64,50 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The admin key of servers started on a `freshLocation`. */
+export const SPAWN_ADMIN_KEY = 'sk_crash_test_admin_key_0123456789';
+
+export interface Location {
+  /** The environment of a `sluice serve` on this location. */
+  env: Record<string, string>;
+  store: { dataDir: string; databaseUrl?: string };
+  cleanup(): Promise<void>;
+}
+
+/** A data dir, and on PostgreSQL a database of its own (a spawned server uses its `public` schema). */
+export async function freshLocation(engine: Engine): Promise<Location> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
+  const removeDir = () => rm(dataDir, { recursive: true, force: true });
+  if (engine === 'duckdb') {
+    return {
+      env: { SLUICE_DATA_DIR: dataDir, SLUICE_DATABASE_URL: '', SLUICE_ADMIN_KEY: SPAWN_ADMIN_KEY },
+      store: { dataDir },
+      cleanup: removeDir,
+    };
+  }
+  const name = `sluice_crash_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  await withAdminClient((c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  return {
+    env: { SLUICE_DATA_DIR: dataDir, SLUICE_DATABASE_URL: databaseUrl, SLUICE_ADMIN_KEY: SPAWN_ADMIN_KEY },
+    store: { dataDir, databaseUrl },
+    cleanup: async () => {
+      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await removeDir();
+    },
+  };
+}
+
+async function withAdminClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
