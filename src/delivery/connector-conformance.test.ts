@@ -2,10 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { folderTarget } from '../test-support/conformance/folder-target.js';
 import { googleAdsTarget } from '../test-support/conformance/google-ads-target.js';
 import { mailchimpTarget } from '../test-support/conformance/mailchimp-target.js';
 import { metaTarget } from '../test-support/conformance/meta-target.js';
 import { postgresTarget } from '../test-support/conformance/postgres-target.js';
+import { s3Target } from '../test-support/conformance/s3-target.js';
+import { sftpTarget } from '../test-support/conformance/sftp-target.js';
 import { webhookTarget } from '../test-support/conformance/webhook-target.js';
 import { batchOf, type ConformanceSetup, type ConformanceTarget } from '../test-support/conformance.js';
 import type { ConnectorContext } from './connector.js';
@@ -14,6 +17,9 @@ import { secretFieldsOf } from './secret-fields.js';
 
 /** Every connector that ships, each driven against its real server or its vendor's documented stand-in. */
 const TARGETS: ConformanceTarget[] = [
+  folderTarget,
+  s3Target,
+  sftpTarget,
   webhookTarget,
   postgresTarget,
   metaTarget,

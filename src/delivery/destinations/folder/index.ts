@@ -1,0 +1,2 @@
+export { FolderTransportSchema, folderConnector } from './folder-destination.js';
+export { folderTransport } from './folder-transport.js';
