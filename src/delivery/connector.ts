@@ -50,6 +50,11 @@ export interface DeliveryBatch {
   rowCount: number;
   /** The rows, in order, in chunks; may be read more than once. */
   rows(): AsyncIterable<DeliveryRecord[]>;
+  /**
+   * The same rows as text, in chunks of "value lines": one JSON array of values per line in
+   * `fields` order (see `value-lines.ts`), for connectors that hand rows to a native reader.
+   */
+  lines(): AsyncIterable<string>;
 }
 
 /** What the destination made of a delivery. */

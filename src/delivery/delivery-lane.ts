@@ -13,6 +13,7 @@ import {
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { DestinationService } from './destination-service.js';
 import { retryDelay } from './retry-policy.js';
+import { fromValueLines } from './value-lines.js';
 
 /** What a lane needs from the engine that runs it. */
 export interface LaneContext {
@@ -26,8 +27,6 @@ export interface LaneContext {
   random: () => number;
   log: { info(message: string): void; error(message: string, err?: unknown): void };
 }
-
-const ROWS_PAGE = 10_000;
 
 /**
  * One destination's queue worker: sends its deliveries one at a time, oldest first, so a slow or
@@ -243,10 +242,9 @@ export class DeliveryLane {
       count: d.count,
       fields: d.fields,
       rowCount: d.rowCount,
+      lines: () => store.deliveries.chunks(d.id),
       async *rows() {
-        for (let from = 0; from < d.rowCount; from += ROWS_PAGE) {
-          yield (await store.deliveries.rows(d.id, from, from + ROWS_PAGE)) as DeliveryRecord[];
-        }
+        for await (const text of store.deliveries.chunks(d.id)) yield fromValueLines(d.fields, text);
       },
     };
   }

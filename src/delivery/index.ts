@@ -21,3 +21,4 @@ export { type Enqueued, type EnqueueRequest, Outbox } from './outbox.js';
 export { retryDelay } from './retry-policy.js';
 export { SecretBox } from './secret-box.js';
 export { secret, secretFieldsOf } from './secret-fields.js';
+export { fromValueLines, toValueLines } from './value-lines.js';

@@ -3,6 +3,7 @@ import type { NewDelivery, Store } from '../store/index.js';
 import type { DeliveryRecord } from './connector.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { DestinationService } from './destination-service.js';
+import { toValueLines } from './value-lines.js';
 
 /** What an activation asks to send to one destination in one run. */
 export interface EnqueueRequest {
@@ -68,7 +69,12 @@ export class Outbox {
     const flush = async () => {
       if (pending.length === 0) return;
       const batch = sizes.length === 0 ? 0 : sizes.length - 1;
-      await this.store.deliveries.stage(`${prefix}${batch}`, inBatch - pending.length, pending);
+      await this.store.deliveries.stage(
+        `${prefix}${batch}`,
+        inBatch - pending.length,
+        pending.length,
+        toValueLines(request.fields, pending),
+      );
       pending = [];
     };
     for await (const chunk of chunks(request.rows)) {

@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
+import type { DeliveryPayloads } from './delivery-payloads.js';
 import { readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
 
@@ -143,7 +144,10 @@ const toDelivery = (r: Row): StoredDelivery => ({
 
 /** The outbox: deliveries, their staged rows, their attempts and receipts. */
 export class DeliveryRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly payloads: DeliveryPayloads,
+  ) {}
 
   /** The ids of the deliveries already made for a subject (`<run>:<destination>:<part>:`), in batch order. */
   async idsOf(runId: string, destinationId: string, prefix: string): Promise<string[]> {
@@ -155,17 +159,13 @@ export class DeliveryRepository {
   }
 
   /** Drops rows staged under `prefix` by an enqueue that never finished (a crash before its deliveries were written). */
-  async dropStaged(prefix: string): Promise<void> {
-    await this.db.query('DELETE FROM delivery_rows WHERE starts_with(delivery_id, $1)', [prefix]);
+  dropStaged(prefix: string): Promise<void> {
+    return this.payloads.dropPrefix(prefix);
   }
 
-  /** Stages rows of a delivery-to-be, numbered from `firstPosition`. */
-  async stage(deliveryId: string, firstPosition: number, records: readonly unknown[]): Promise<void> {
-    await this.db.bulkInsert(
-      'delivery_rows',
-      ['delivery_id', 'position', 'record'],
-      records.map((r, i) => [deliveryId, firstPosition + i, storableJson(r)]),
-    );
+  /** Stages a chunk of rows of a delivery-to-be (as text the delivery module made), numbered from `firstPosition`. */
+  async stage(deliveryId: string, firstPosition: number, rowCount: number, records: string): Promise<void> {
+    if (rowCount > 0) await this.payloads.stage(deliveryId, firstPosition, rowCount, records);
   }
 
   /** Writes deliveries whose rows are staged, in one transaction, due now and in order. */
@@ -275,9 +275,11 @@ export class DeliveryRepository {
           receipt.durationMs,
         ],
       );
-      await tx.query('DELETE FROM delivery_rows WHERE delivery_id = $1', [id]);
       await insertAttempt(tx, id, attempt);
+      if (this.payloads.inDatabase) await this.payloads.drop(id, tx);
     });
+    // Files go once the receipt is committed: a crash in between leaves only garbage, never a loss.
+    if (!this.payloads.inDatabase) await this.payloads.drop(id, this.db);
   }
 
   /** The attempt failed: try again at `nextAttemptAt`, or (undefined) dead-letter it. */
@@ -326,13 +328,9 @@ export class DeliveryRepository {
     return rows.length;
   }
 
-  /** Rows `from` (inclusive) to `to` (exclusive) of a delivery, in order. */
-  async rows(id: string, from: number, to: number): Promise<Record<string, unknown>[]> {
-    const rows = await this.db.query<{ record: unknown }>(
-      'SELECT record FROM delivery_rows WHERE delivery_id = $1 AND position >= $2 AND position < $3 ORDER BY position',
-      [id, from, to],
-    );
-    return rows.map((r) => readJson(r.record));
+  /** A delivery's staged chunks in order, as staged. */
+  chunks(id: string): AsyncGenerator<string> {
+    return this.payloads.chunks(id);
   }
 
   async get(id: string): Promise<StoredDelivery | undefined> {

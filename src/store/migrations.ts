@@ -286,8 +286,9 @@ const MIGRATIONS: Migration[] = [
         detail ${d.jsonType},
         duration_ms BIGINT
       )`,
-      // The rows of a delivery until the destination confirms them (kept for replay when it never does).
-      `CREATE TABLE delivery_rows (delivery_id VARCHAR NOT NULL, position BIGINT NOT NULL, record ${d.jsonType} NOT NULL)`,
+      // The rows of a delivery until the destination confirms them (kept for replay when it never does),
+      // in chunks: a JSON array of up to 10,000 rows per table row, from `position` on.
+      `CREATE TABLE delivery_rows (delivery_id VARCHAR NOT NULL, position BIGINT NOT NULL, row_count INTEGER NOT NULL, records ${d.name === 'postgres' ? 'TEXT' : 'VARCHAR'} NOT NULL)`,
       `CREATE TABLE delivery_attempts (
         delivery_id VARCHAR NOT NULL,
         attempt INTEGER NOT NULL,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
 import type { Database } from './database.js';
+import { FilePayloads, TablePayloads } from './delivery-payloads.js';
 import { DeliveryRepository } from './delivery-repository.js';
 import { DestinationRepository } from './destination-repository.js';
 import { DuckDBDatabase } from './duckdb-database.js';
@@ -37,7 +38,11 @@ export class Store {
   readonly destinations: DestinationRepository;
   readonly deliveries: DeliveryRepository;
 
-  constructor(readonly db: Database) {
+  /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
+  constructor(
+    readonly db: Database,
+    payloadDir?: string,
+  ) {
     this.sources = new SourceRepository(db);
     this.apiKeys = new ApiKeyRepository(db);
     this.events = new EventRepository(db);
@@ -51,7 +56,10 @@ export class Store {
     this.segments = new SegmentRepository(db);
     this.memberships = new MembershipRepository(db);
     this.destinations = new DestinationRepository(db);
-    this.deliveries = new DeliveryRepository(db);
+    this.deliveries = new DeliveryRepository(
+      db,
+      db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),
+    );
   }
 
   get engine(): Database['dialect']['name'] {
@@ -85,5 +93,5 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db = await DuckDBDatabase.open(join(options.dataDir, 'sluice.duckdb'));
   }
   await migrate(db);
-  return new Store(db);
+  return new Store(db, options.databaseUrl ? undefined : join(options.dataDir, 'outbox'));
 }

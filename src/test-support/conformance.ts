@@ -1,4 +1,4 @@
-import type { Connector, DeliveryBatch, DeliveryRecord } from '../delivery/index.js';
+import { type Connector, type DeliveryBatch, type DeliveryRecord, toValueLines } from '../delivery/index.js';
 
 /**
  * One connector as the shared conformance suite (`src/delivery/connector-conformance.test.ts`)
@@ -51,5 +51,22 @@ export function batchOf(
     async *rows() {
       for (let i = 0; i < rows.length; i += 1000) yield rows.slice(i, i + 1000);
     },
+    async *lines() {
+      for (let i = 0; i < rows.length; i += 1000) yield toValueLines(fields, rows.slice(i, i + 1000));
+    },
   };
+}
+
+/** A batch whose reading fails after its first `good` rows (the store went away mid-delivery). */
+export function failingBatch(rows: readonly DeliveryRecord[], good: number, message: string): DeliveryBatch {
+  const batch = batchOf(rows);
+  batch.rows = async function* () {
+    yield rows.slice(0, good);
+    throw new Error(message);
+  };
+  batch.lines = async function* () {
+    yield toValueLines(batch.fields, rows.slice(0, good));
+    throw new Error(message);
+  };
+  return batch;
 }

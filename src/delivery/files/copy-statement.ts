@@ -5,6 +5,8 @@ import type { ColumnType } from './row-spool.js';
 /** What one DuckDB `COPY` turns into one file. */
 export interface CopyRequest {
   spoolPath: string;
+  /** `csv`: the row spool's CSV; `lines`: value lines (a JSON array of values per row), read as text. */
+  spoolFormat: 'csv' | 'lines';
   fields: readonly string[];
   columnTypes: readonly ColumnType[];
   outputPath: string;
@@ -24,6 +26,15 @@ export interface CopyRequest {
 export function copyStatement(request: CopyRequest): string {
   const { fields, columnTypes, options } = request;
   const typed = options.format === 'ndjson' || options.format === 'parquet';
+  if (request.spoolFormat === 'lines') {
+    // Positions, not names, pick the values: any field name is safe.
+    // Each value's text as JSON wrote it (a number keeps its digits: 1e-7 stays 1e-7).
+    const values = fields.map(
+      (field, i) => `json_extract_string(v[${i + 1}], '$') AS ${sqlIdentifier(field)}`,
+    );
+    const source = `read_json(${sqlString(request.spoolPath)}, format='newline_delimited', records=false, columns={'v': 'JSON[]'})`;
+    return `COPY (SELECT ${values.join(', ')} FROM ${source}) TO ${sqlString(request.outputPath)} (${formatOptions(options).join(', ')})`;
+  }
   const columns = fields.map((field, i) => {
     const type = typed ? (columnTypes[i] ?? 'VARCHAR') : 'VARCHAR';
     const value = type === 'VARCHAR' ? `"c${i}"` : `CAST("c${i}" AS ${type})`;

@@ -8,11 +8,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/index.js';
-import { batchOf } from '../../test-support/conformance.js';
+import { batchOf, failingBatch } from '../../test-support/conformance.js';
+import { createGnupgHome, type GnupgHome } from '../../test-support/gnupg-home.js';
 import type { DeliveryRecord } from '../connector.js';
 import { encodeBatch } from './file-encoder.js';
 import { type FileOptions, FileOptionsSchema } from './file-options-schema.js';
-import { createGnupgHome, type GnupgHome } from '../../test-support/gnupg-home.js';
 
 const run = promisify(execFile);
 
@@ -297,11 +297,7 @@ describe('pieces of a large delimited file', () => {
   });
 
   it('rows failing after pieces went to DuckDB leave nothing behind', async () => {
-    const batch = batchOf(people(6));
-    batch.rows = async function* () {
-      yield people(5);
-      throw new Error('store went away');
-    };
+    const batch = failingBatch(people(6), 5, 'store went away');
     await expect(encodeBatch(batch, options(), dir, { rowsPerPiece: 2 })).rejects.toThrow('store went away');
     expect(await readdir(dir)).toEqual([]);
   });
@@ -364,11 +360,7 @@ describe('OpenPGP encryption', () => {
 
 describe('failures', () => {
   it('rows that fail part-way leave no files and no spool behind', async () => {
-    const batch = batchOf(TRICKY);
-    batch.rows = async function* () {
-      yield TRICKY.slice(0, 2);
-      throw new Error('store went away');
-    };
+    const batch = failingBatch(TRICKY, 2, 'store went away');
     await expect(encodeBatch(batch, options(), dir)).rejects.toThrow('store went away');
     expect(await readdir(dir)).toEqual([]);
   });

@@ -8,6 +8,7 @@ import type { DeliveryBatch } from '../connector.js';
 import { copyStatement } from './copy-statement.js';
 import { type FileOptions, fileExtension } from './file-options-schema.js';
 import { renderFilename } from './filename-template.js';
+import { spoolLines } from './line-spool.js';
 import { encryptFile, readEncryptionKey } from './pgp-encryption.js';
 import { type ColumnType, type SpoolPiece, spoolRows } from './row-spool.js';
 
@@ -76,7 +77,8 @@ export async function encodeBatch(
         inFlight = writer.write(piece, textColumns);
         inFlight.catch(() => {});
       };
-      ({ columnTypes } = await spoolRows(batch, work, { ...layout, rowsPerPiece, onPiece }, signal));
+      await spoolLines(batch, work, { ...layout, rowsPerPiece, onPiece }, signal);
+      columnTypes = textColumns;
       await inFlight;
     } else {
       const spool = await spoolRows(
@@ -135,6 +137,7 @@ class PartWriter {
     await this.connection.run(
       copyStatement({
         spoolPath: piece.path,
+        spoolFormat: piece.path.endsWith('.ndjson') ? 'lines' : 'csv',
         fields: this.fields,
         columnTypes,
         outputPath,

@@ -101,7 +101,7 @@ export async function spoolRows(
  * overlap. Text is written in pieces of about `WRITE_CHARS`: V8 concatenates cheaply, but
  * flattening one very long string before a write costs more than several short writes.
  */
-class SpoolFile {
+export class SpoolFile {
   private pending: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -140,6 +140,6 @@ function columnType(kinds: number): ColumnType {
   return 'VARCHAR';
 }
 
-function piece(dir: string, part: number, index: number): SpoolPiece {
-  return { path: join(dir, `spool-${part}-${index}.csv`), part, index, rows: 0 };
+export function piece(dir: string, part: number, index: number, extension = 'csv'): SpoolPiece {
+  return { path: join(dir, `spool-${part}-${index}.${extension}`), part, index, rows: 0 };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../core/index.js';
-import { batchOf } from '../../../test-support/conformance.js';
+import { batchOf, failingBatch } from '../../../test-support/conformance.js';
 import { type ConnectorContext, DeliveryFailure } from '../../connector.js';
 import { fileConnector } from '../../files/file-connector.js';
 import { FolderTransportSchema, folderConnector } from './folder-destination.js';
@@ -185,11 +185,7 @@ describe('folder deliver', () => {
   });
 
   it('a failed encode puts nothing and leaves no scratch files', async () => {
-    const batch = batchOf(PEOPLE);
-    batch.rows = async function* () {
-      yield PEOPLE.slice(0, 1);
-      throw new Error('store went away');
-    };
+    const batch = failingBatch(PEOPLE, 1, 'store went away');
     await expect(folderConnector.deliver(context(), batch)).rejects.toThrow('store went away');
     expect(await readdir(folder)).toEqual([]);
     expect(await readdir(scratch)).toEqual([]);
