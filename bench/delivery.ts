@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { CONNECTORS } from '../src/delivery/connectors.js';
 import { type Delivery, type DeliveryRecord, openDelivery } from '../src/delivery/index.js';
 import { openStore, type Store } from '../src/store/index.js';
-import { startS3Server } from '../src/test-support/s3-server.js';
 import { startWebhookReceiver } from '../src/test-support/webhook-receiver.js';
+import { startS3Process } from './support-s3-process.js';
 import { report } from './support-server.js';
 
 const FILE_ROWS = Number(process.env.BENCH_DELIVERY_FILE_ROWS ?? 10_000_000);
@@ -75,7 +75,7 @@ async function timeDelivery(
  */
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-delivery-'));
-  const s3 = await startS3Server();
+  const s3 = await startS3Process('bench');
   const healthy = await startWebhookReceiver();
   const stuck = await startWebhookReceiver();
   const store = await openStore({ dataDir: join(dir, 'store') });
@@ -111,7 +111,6 @@ export async function run(): Promise<void> {
     metrics.folder_seconds = round(toFolder.seconds);
     await rm(join(dir, 'out'), { recursive: true, force: true });
 
-    await s3.bucket('bench');
     const bucket = await delivery.destinations.create({
       name: 's3',
       connector: 's3',

@@ -197,6 +197,27 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     expect((await listOf(server, `destination=${down.id}&status=sending`)).length).toBe(1);
   });
 
+  it('keeps to the rate a destination allows', async () => {
+    const hook = await receiver();
+    const res = await fetch(`${server.url}/api/destinations`, {
+      method: 'POST',
+      headers: server.admin,
+      body: JSON.stringify({
+        name: 'rate limited',
+        connector: 'webhook',
+        config: { url: hook.url, secret: hook.secret, batchSize: 10, maxRequestsPerSecond: 5 },
+      }),
+    });
+    const destination = (await res.json()) as { id: string; capabilities: { rateLimitPerSecond: number } };
+    expect(destination.capabilities.rateLimitPerSecond).toBe(5);
+    await enqueue(server.app.delivery.outbox, destination.id, people(60));
+    await eventually('the deliveries', () => (hook.recordsReceived() === 60 ? true : undefined));
+    const times = hook.attempts().map((a) => a.at);
+    // Six requests at 5 per second: the last starts at least a second after the first.
+    expect(times).toHaveLength(6);
+    expect(times[5]! - times[0]!).toBeGreaterThanOrEqual(950);
+  });
+
   it('sends an enqueued subject once however often it is enqueued, and refuses removals a connector cannot make', async () => {
     const hook = await receiver();
     const destination = await createWebhookDestination(server, hook);

@@ -7,7 +7,6 @@ import {
   type Connector,
   type DeliveryBatch,
   DeliveryFailure,
-  type DeliveryRecord,
   type FailureDisposition,
 } from './connector.js';
 import type { ConnectorRegistry } from './connector-registry.js';

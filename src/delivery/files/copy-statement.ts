@@ -28,11 +28,10 @@ export function copyStatement(request: CopyRequest): string {
   const typed = options.format === 'ndjson' || options.format === 'parquet';
   if (request.spoolFormat === 'lines') {
     // Positions, not names, pick the values: any field name is safe.
-    // Each value's text as JSON wrote it (a number keeps its digits: 1e-7 stays 1e-7).
-    const values = fields.map(
-      (field, i) => `json_extract_string(v[${i + 1}], '$') AS ${sqlIdentifier(field)}`,
-    );
-    const source = `read_json(${sqlString(request.spoolPath)}, format='newline_delimited', records=false, columns={'v': 'JSON[]'})`;
+    // Read as text by DuckDB's JSON reader: about twice as fast as extracting each value as JSON.
+    // Numbers keep their digits; only an exponent is written DuckDB's way (1e-7 as 1e-07).
+    const values = fields.map((field, i) => `v[${i + 1}] AS ${sqlIdentifier(field)}`);
+    const source = `read_json(${sqlString(request.spoolPath)}, format='newline_delimited', records=false, columns={'v': 'VARCHAR[]'})`;
     return `COPY (SELECT ${values.join(', ')} FROM ${source}) TO ${sqlString(request.outputPath)} (${formatOptions(options).join(', ')})`;
   }
   const columns = fields.map((field, i) => {

@@ -51,6 +51,14 @@ export const WebhookConfigSchema = z.object({
     .max(10_000)
     .default(100)
     .describe('Records per request (at most 10,000).'),
+  maxRequestsPerSecond: z
+    .number()
+    .positive()
+    .max(10_000)
+    .optional()
+    .describe(
+      'At most this many requests per second (a receiver behind a rate limit); unset: as fast as it answers.',
+    ),
   timeoutMs: z
     .number()
     .int()

@@ -19,6 +19,7 @@ export const webhookConnector = defineConnector({
     defaultFields: ['profile_id', 'email'],
     supportsRemovals: true,
     maxBatchSize: config.batchSize,
+    ...(config.maxRequestsPerSecond === undefined ? {} : { rateLimitPerSecond: config.maxRequestsPerSecond }),
   }),
   async test({ config, signal }) {
     const message: WebhookTestMessage = { type: 'sluice.test', sentAt: new Date().toISOString() };
