@@ -3,12 +3,7 @@ import { join } from 'node:path';
 import { NotFoundError, UserError } from '../core/index.js';
 import type { DeliveryAttempt, Store, StoredDelivery, StoredDestination } from '../store/index.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import {
-  type Connector,
-  type DeliveryBatch,
-  DeliveryFailure,
-  type FailureDisposition,
-} from './connector.js';
+import { type Connector, type DeliveryBatch, DeliveryFailure, type FailureDisposition } from './connector.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { DestinationService } from './destination-service.js';
 import { retryDelay } from './retry-policy.js';

@@ -84,7 +84,12 @@ describe.each(ENGINES)('the destinations API on %s', (engine) => {
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({
       message: 'unknown connector "carrier-pigeon"',
-      issues: [{ path: ['body', 'connector'], message: expect.stringMatching(/must be one of: folder, s3, sftp, webhook, /) }],
+      issues: [
+        {
+          path: ['body', 'connector'],
+          message: expect.stringMatching(/must be one of: folder, s3, sftp, webhook, /),
+        },
+      ],
     });
     await createWebhookDestination(server, receiver, { name: 'taken' });
     const taken = await fetch(`${server.url}/api/destinations`, {
