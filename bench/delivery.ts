@@ -59,13 +59,14 @@ async function timeDelivery(
   const started = performance.now();
   delivery.engine!.wake(destinationId);
   for (;;) {
-    const all = await Promise.all(deliveryIds.map((id) => store.deliveries.get(id)));
-    if (all.some((d) => d?.status === 'dead'))
-      throw new Error(`a delivery was dead-lettered: ${all.find((d) => d?.status === 'dead')?.lastError}`);
-    if (all.every((d) => d?.status === 'delivered')) {
+    // One query per look: polling each delivery would compete with the workers being measured.
+    const all = await store.deliveries.list({ runId, destinationId, limit: deliveryIds.length });
+    const dead = all.find((d) => d.status === 'dead');
+    if (dead) throw new Error(`a delivery was dead-lettered: ${dead.lastError}`);
+    if (all.length === deliveryIds.length && all.every((d) => d.status === 'delivered')) {
       return { enqueueSeconds, seconds: (performance.now() - started) / 1000, deliveries: all };
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

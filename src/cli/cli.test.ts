@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Source } from '../core/index.js';
 import { openStore } from '../store/index.js';
+import { startWebhookReceiver } from '../test-support/webhook-receiver.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -218,6 +219,64 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
       profileRecords: { total: number };
     };
     expect(stats.profileRecords.total).toBe(2);
+  });
+
+  it('manages destinations without ever printing their secrets, and reads the outbox', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const definition = {
+        name: 'crm hook',
+        connector: 'webhook',
+        config: { url: receiver.url, secret: receiver.secret },
+      };
+      const created = await sluice('destinations', 'create', '--json', JSON.stringify(definition));
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).not.toContain(receiver.secret);
+      const destination = JSON.parse(created.stdout) as { id: string; secretsSet: string[] };
+      expect(destination.secretsSet).toEqual(['secret']);
+
+      const tested = await sluice('destinations', 'test', destination.id);
+      expect(tested.code, tested.stderr).toBe(0);
+      expect(JSON.parse(tested.stdout)).toMatchObject({ ok: true });
+      receiver.respond(() => ({ status: 403 }));
+      const refused = await sluice('destinations', 'test', destination.id);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        ok: false,
+        error: { message: expect.stringMatching(/403/) },
+      });
+      expect(refused.stdout + refused.stderr).not.toContain(receiver.secret);
+
+      const shown = await sluice('destinations', 'show', destination.id);
+      expect(shown.stdout).not.toContain(receiver.secret);
+      expect((await sluice('destinations', 'list')).stdout).toContain('crm hook');
+      const bad = await sluice(
+        'destinations',
+        'create',
+        '--json',
+        '{"name":"x","connector":"webhook","config":{}}',
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/config\.url/);
+
+      const deliveries = await sluice(
+        'deliveries',
+        'list',
+        '--destination',
+        destination.id,
+        '--status',
+        'dead',
+      );
+      expect(deliveries.code, deliveries.stderr).toBe(0);
+      const noTarget = await sluice('deliveries', 'replay');
+      expect(noTarget.code).toBe(1);
+      expect(noTarget.stderr).toMatch(/give a delivery id or --destination/);
+      const unknown = await sluice('deliveries', 'replay', 'run_x:dst_y:add:0');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/delivery "run_x:dst_y:add:0" was not found/);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('says what to do when another process holds the DuckDB store', async () => {
