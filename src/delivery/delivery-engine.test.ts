@@ -63,6 +63,8 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     expect(hook.recordsReceived()).toBe(1000);
     expect(hook.audience('profile_id')).toEqual(people(1000).map((p) => p.profile_id));
     expect(hook.attempts().filter((a) => a.status === 500)).toHaveLength(4);
+    // Nothing was sent twice: one accepted request per delivery.
+    expect(hook.attempts().filter((a) => a.status === 200)).toHaveLength(10);
 
     const first = await api<DeliveryDetail>(
       server,

@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { type Connector, type DeliveryBatch, type DeliveryRecord, toValueLines } from '../delivery/index.js';
 
 /**
@@ -70,3 +71,31 @@ export function failingBatch(rows: readonly DeliveryRecord[], good: number, mess
   };
   return batch;
 }
+
+/** File names that carry the run and batch: distinct batches are distinct files, a resend replaces its own. */
+export const CONFORMANCE_FILE_TEMPLATE = '{{activation_name}}_{{group_name}}_{{run_id}}_{{batch}}';
+
+/**
+ * What every file target reads back the same way: people with `profile_id`, `email` and
+ * `first_name`, and the CSV data files (`readFiles` returns their texts) as what the destination holds.
+ */
+export function csvReadBack(
+  readFiles: () => Promise<string[]>,
+): Pick<ConformanceSetup, 'rows' | 'keyOf' | 'present' | 'received'> {
+  const rows = async () =>
+    (await readFiles()).flatMap((text) => parse(text, { columns: true }) as Record<string, string>[]);
+  return {
+    rows: (n, first = 0) =>
+      Array.from({ length: n }, (_, i) => ({
+        profile_id: `prof_${String(first + i).padStart(6, '0')}`,
+        email: `person${first + i}@example.com`,
+        first_name: `Person ${first + i}`,
+      })),
+    keyOf: (row) => String(row.profile_id),
+    present: async () => [...new Set((await rows()).map((row) => row.profile_id ?? ''))].sort(),
+    received: async () => (await rows()).length,
+  };
+}
+
+/** Data files only: not `.DONE` markers, nor a transport's hidden temporary or probe files. */
+export const isCsvDataFile = (name: string) => name.endsWith('.csv') && !name.startsWith('.');
