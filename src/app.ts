@@ -32,6 +32,7 @@ export function openConfiguredStore(config: Config, schema?: string): Promise<St
 }
 
 export interface RunningApp {
+  config: Config;
   store: Store;
   identity: IdentityService;
   segments: SegmentService;
@@ -125,6 +126,7 @@ async function startOnStore(
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const app: RunningApp = {
+    config,
     store,
     identity,
     segments,

@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   api,
@@ -197,6 +199,24 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     // The stuck destination's first request is still waiting for an answer.
     expect(stuck.recordsReceived()).toBe(0);
     expect((await listOf(server, `destination=${down.id}&status=sending`)).length).toBe(1);
+  });
+
+  it('dead-letters a delivery whose staged rows went missing instead of sending a short batch', async () => {
+    const hook = await receiver();
+    const destination = await createWebhookDestination(server, hook);
+    await api(server, `/destinations/${destination.id}`, { method: 'PUT', body: { enabled: false } });
+    const { deliveryIds } = await enqueue(server.app.delivery.outbox, destination.id, people(5));
+    // As if the payload were lost (a disk fault beside DuckDB, a deleted row on PostgreSQL).
+    if (engine === 'duckdb')
+      await rm(join(server.app.config.dataDir, 'outbox'), { recursive: true, force: true });
+    else await server.app.store.db.query('DELETE FROM delivery_rows');
+    await api(server, `/destinations/${destination.id}`, { method: 'PUT', body: { enabled: true } });
+    const dead = await eventually('the dead letter', async () => {
+      const d = await api<DeliveryView>(server, `/deliveries/${encodeURIComponent(deliveryIds[0]!)}`);
+      return d.status === 'dead' ? d : undefined;
+    });
+    expect(dead.lastError).toMatch(/should hold 5 rows, but 0 are staged/);
+    expect(hook.messages()).toHaveLength(0);
   });
 
   it('keeps to the rate a destination allows', async () => {

@@ -95,7 +95,7 @@ export class DeliveryLane {
   /** Stops after the attempt under way; `abort` also cancels that attempt (it is retried later). */
   stop(abort = false): void {
     this.stopped = true;
-    if (abort) this.inFlight?.abort(new Error('Sluice is shutting down'));
+    if (abort) this.inFlight?.abort(new ShuttingDown());
     this.wake();
   }
 
@@ -119,22 +119,40 @@ export class DeliveryLane {
     const { store, leaseMs, owner } = this.ctx;
     const startedAt = this.ctx.now();
     const started = performance.now();
+    let tempDir: string;
+    try {
+      tempDir = await mkdtemp(join(this.ctx.tempDir, 'delivery-'));
+    } catch (err) {
+      // No scratch space: give the delivery back rather than hold its lease.
+      await store.deliveries.release(delivery.id, owner);
+      throw err;
+    }
     const controller = new AbortController();
     this.inFlight = controller;
     const timeout = setTimeout(
       () => controller.abort(new Error(`no result within ${destination.settings.attemptTimeoutMs} ms`)),
       destination.settings.attemptTimeoutMs,
     );
+    let renewing: Promise<unknown> = Promise.resolve();
     const renew = setInterval(
       () => {
-        void store.deliveries
+        renewing = store.deliveries
           .renewLease(delivery.id, owner, new Date(this.ctx.now().getTime() + leaseMs))
+          .then((held) => {
+            // Another process took the delivery over: stop, it sends under the same key.
+            if (!held) controller.abort(new LeaseLost(delivery.id));
+          })
           .catch((err) => this.ctx.log.error(`delivery ${delivery.id}: could not renew its lease`, err));
       },
       Math.max(50, Math.floor(leaseMs / 3)),
     );
+    // The outcome is written after the last renewal settles: on DuckDB the two would conflict.
+    const stopRenewing = async () => {
+      clearInterval(renew);
+      clearTimeout(timeout);
+      await renewing;
+    };
     let secretValues: string[] = [];
-    const tempDir = await mkdtemp(join(this.ctx.tempDir, 'delivery-'));
     try {
       secretValues = Object.values(this.ctx.destinations.secretValues(destination));
       const config = await this.ctx.destinations.resolve(destination);
@@ -143,6 +161,7 @@ export class DeliveryLane {
         controller.signal,
       );
       const durationMs = Math.round(performance.now() - started);
+      await stopRenewing();
       await store.deliveries.delivered(
         delivery.id,
         owner,
@@ -159,17 +178,18 @@ export class DeliveryLane {
       );
       this.breaker.succeeded();
     } catch (err) {
-      await this.failed(
-        destination,
-        delivery,
-        err,
-        secretValues,
-        startedAt,
-        Math.round(performance.now() - started),
-      );
+      await stopRenewing();
+      const reason = controller.signal.reason;
+      if (reason instanceof LeaseLost) {
+        this.ctx.log.info(`delivery ${delivery.id}: another process took it over`);
+      } else if (reason instanceof ShuttingDown) {
+        // Not the destination's fault: no attempt counted, no backoff, sent again at the next start.
+        await store.deliveries.release(delivery.id, owner);
+      } else {
+        const durationMs = Math.round(performance.now() - started);
+        await this.failed(destination, delivery, err, secretValues, startedAt, durationMs);
+      }
     } finally {
-      clearTimeout(timeout);
-      clearInterval(renew);
       this.inFlight = undefined;
       await rm(tempDir, { recursive: true, force: true });
     }
@@ -187,6 +207,7 @@ export class DeliveryLane {
     const message = redact(err instanceof Error ? err.message : String(err), secretValues);
     const now = this.ctx.now().getTime();
     let next: Date | undefined;
+    if (disposition !== 'retry') this.breaker.succeeded();
     if (disposition === 'retry') {
       this.breaker.failed(now);
       const delay = retryDelay(destination.settings.retry, delivery.attempts, retryAfterMs, this.ctx.random);
@@ -236,15 +257,19 @@ export class DeliveryLane {
       count: d.count,
       fields: d.fields,
       rowCount: d.rowCount,
-      lines: () => store.deliveries.chunks(d.id),
-      async *rows() {
-        for await (const text of store.deliveries.chunks(d.id)) yield fromValueLines(d.fields, text);
-      },
+      lines: () => counted(store.deliveries.chunks(d.id), countLines, d),
+      rows: () =>
+        counted(
+          mapChunks(store.deliveries.chunks(d.id), (text) => fromValueLines(d.fields, text)),
+          (rows) => rows.length,
+          d,
+        ),
     };
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped || ms <= 0) return Promise.resolve();
+    // A wake that came while the lane was busy (claiming) ends the next wait at once.
+    if (this.stopped || this.woken || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
       function done() {
@@ -256,6 +281,18 @@ export class DeliveryLane {
   }
 }
 
+/** Why an attempt was cut short by Sluice itself rather than failed by the destination. */
+class ShuttingDown extends Error {
+  constructor() {
+    super('Sluice is shutting down');
+  }
+}
+class LeaseLost extends Error {
+  constructor(id: string) {
+    super(`the lease on delivery ${id} passed to another process`);
+  }
+}
+
 function classify(err: unknown): { disposition: FailureDisposition; status?: number; retryAfterMs?: number } {
   if (err instanceof DeliveryFailure) return { disposition: err.disposition, ...err.details };
   // A config the connector refuses will not fix itself; anything else (network, a crash inside a library) may.
@@ -264,10 +301,48 @@ function classify(err: unknown): { disposition: FailureDisposition; status?: num
 }
 
 /** Secrets never reach logs or receipts, whatever a library put in its error message. */
-function redact(message: string, secrets: readonly string[]): string {
+export function redact(message: string, secrets: readonly string[]): string {
   let out = message;
-  for (const s of secrets) if (s.length >= 4) out = out.replaceAll(s, '[secret]');
+  for (const s of secrets) {
+    if (s.length < 4) continue;
+    // Also as a library may have shown it: percent-encoded in a URL, base64 in an auth header.
+    for (const form of new Set([s, encodeURIComponent(s), Buffer.from(s).toString('base64')])) {
+      out = out.replaceAll(form, '[secret]');
+    }
+  }
   return out;
+}
+
+/**
+ * Passes chunks through and checks at the end that they held the delivery's row count: rows that
+ * went missing from the store (a lost payload file) must fail the attempt, never send a short batch.
+ */
+async function* counted<T>(
+  chunks: AsyncIterable<T>,
+  size: (chunk: T) => number,
+  d: StoredDelivery,
+): AsyncGenerator<T> {
+  let rows = 0;
+  for await (const chunk of chunks) {
+    rows += size(chunk);
+    yield chunk;
+  }
+  if (rows !== d.rowCount) {
+    throw new UserError(
+      'rows_missing',
+      `delivery ${d.id} should hold ${d.rowCount} rows, but ${rows} are staged`,
+    );
+  }
+}
+
+async function* mapChunks<T, U>(chunks: AsyncIterable<T>, map: (chunk: T) => U): AsyncGenerator<U> {
+  for await (const chunk of chunks) yield map(chunk);
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
+  return lines;
 }
 
 /** Settles when the signal aborts even if the connector ignores it. */

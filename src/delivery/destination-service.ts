@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type CreateDestination,
@@ -84,26 +84,27 @@ export class DestinationService {
     const connector = this.connectors.get(current.connector);
     let { config, secrets } = current;
     if (input.config) {
-      const merged = { ...this.secretValues(current), ...input.config };
+      // Credentials that no longer decrypt (another SLUICE_SECRET_KEY) must be entered again.
+      const merged = { ...this.readableSecrets(current), ...input.config };
       const parsed = parseOrThrow(connector.configSchema, merged, 'destination config', ['config']) as Record<
         string,
         unknown
       >;
       ({ config, secrets } = this.split(connector.id, parsed));
     }
-    const enabled = input.enabled ?? current.enabled;
-    const next: StoredDestination = {
+    await this.store.destinations.update({
       ...current,
       name: input.name ?? current.name,
       config,
       secrets,
       settings: DestinationSettingsSchema.parse({ ...current.settings, ...(input.settings ?? {}) }),
-      enabled,
-      disabledReason: enabled ? undefined : current.disabledReason,
       updatedAt: this.now(),
-    };
-    await this.store.destinations.update(next);
-    return this.view(next);
+    });
+    // Only an explicit `enabled` changes it: a delivery that just found the destination gone must not be undone.
+    if (input.enabled !== undefined) {
+      await this.store.destinations.setEnabled(id, input.enabled, 'disabled by an operator', this.now());
+    }
+    return this.get(id);
   }
 
   /**
@@ -114,6 +115,7 @@ export class DestinationService {
     const destination = await this.store.destinations.get(id);
     const connector = this.connectors.get(destination.connector);
     const started = performance.now();
+    await mkdir(tempRoot, { recursive: true });
     const tempDir = await mkdtemp(join(tempRoot, 'test-'));
     const signal = AbortSignal.timeout(timeoutMs);
     try {
@@ -187,9 +189,19 @@ export class DestinationService {
     return { config: plain, secrets: this.secrets.seal(secret) };
   }
 
+  /** The stored secrets, or none when they cannot be read (so that the destination can still be shown and fixed). */
+  private readableSecrets(d: StoredDestination): Record<string, string> {
+    try {
+      return this.secretValues(d);
+    } catch (err) {
+      if (err instanceof UserError) return {};
+      throw err;
+    }
+  }
+
   private view(d: StoredDestination): DestinationView {
     const connector = this.connectors.get(d.connector);
-    const secretsSet = d.secrets && this.secrets ? Object.keys(this.secretValues(d)) : [];
+    const secretsSet = Object.keys(this.readableSecrets(d));
     return {
       id: d.id,
       name: d.name,
@@ -208,10 +220,7 @@ export class DestinationService {
   private capabilitiesOf(connectorId: string, d: StoredDestination): ConnectorCapabilities {
     const connector = this.connectors.get(connectorId);
     // Capabilities read non-secret fields (batch sizes, modes); parse fills in their defaults.
-    const parsed = connector.configSchema.safeParse({
-      ...d.config,
-      ...(d.secrets && this.secrets ? this.secretValues(d) : {}),
-    });
+    const parsed = connector.configSchema.safeParse({ ...d.config, ...this.readableSecrets(d) });
     return connector.capabilities(parsed.success ? parsed.data : d.config);
   }
 }

@@ -32,7 +32,7 @@ const STAGE_CHUNK = 10_000;
 /**
  * The outbox's front door: splits what an activation sends into batches the destination's
  * connector accepts and writes them durably. Each delivery's id is its idempotency key,
- * `<run>:<destination>:<operation>[:<part>]:<batch>`, so enqueueing the same subject twice (a run
+ * `<run>:<destination>:<operation>:<part>:<batch>` (each URI-encoded; the part empty when there is none), so enqueueing the same subject twice (a run
  * retried after a crash) writes nothing the second time.
  */
 export class Outbox {
@@ -55,10 +55,8 @@ export class Outbox {
         `destination ${destination.name} (${destination.connector}) cannot remove people from its audience`,
       );
     }
-    const prefix = [request.runId, destination.id, request.operation, ...(request.part ? [request.part] : [])]
-      .map(keyPart)
-      .join(':')
-      .concat(':');
+    // Every slot is present (an empty part when there is none) and encoded, so no two subjects share a prefix.
+    const prefix = `${[request.runId, destination.id, request.operation, request.part ?? ''].map(encodeURIComponent).join(':')}:`;
     const existing = await this.store.deliveries.idsOf(request.runId, destination.id, prefix);
     if (existing.length > 0) return { deliveryIds: existing, rows: 0, created: false };
     await this.store.deliveries.dropStaged(prefix);
@@ -116,11 +114,6 @@ export class Outbox {
       created: true,
     };
   }
-}
-
-/** Key parts never contain the separator. */
-function keyPart(value: string): string {
-  return value.replaceAll(':', '_');
 }
 
 async function* chunks(

@@ -67,7 +67,10 @@ export class FilePayloads implements DeliveryPayloads {
   async stage(deliveryId: string, firstPosition: number, _rowCount: number, text: string): Promise<void> {
     const folder = this.folderOf(deliveryId);
     const path = join(folder, `${String(firstPosition).padStart(12, '0')}.lines`);
-    await mkdir(folder, { recursive: true });
+    if ((await mkdir(folder, { recursive: true })) !== undefined) {
+      // A new folder must survive a power loss as surely as the chunk inside it.
+      await syncDirectory(this.dir);
+    }
     const temp = `${path}.tmp`;
     const handle = await open(temp, 'w');
     try {

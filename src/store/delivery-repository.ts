@@ -217,6 +217,13 @@ export class DeliveryRepository {
       );
       const head = rows[0];
       if (!head) return { kind: 'empty' };
+      // One at a time per destination, even when a replay put an older delivery at the head.
+      const busy = await tx.query<{ lease_until: Date }>(
+        `SELECT lease_until FROM deliveries WHERE destination_id = $1 AND status = 'sending' AND lease_until > $2
+         ORDER BY lease_until LIMIT 1`,
+        [destinationId, now],
+      );
+      if (busy[0]) return { kind: 'wait', until: busy[0].lease_until };
       if (head.status === 'sending' && head.lease_until && head.lease_until > now) {
         return { kind: 'wait', until: head.lease_until };
       }
@@ -251,19 +258,19 @@ export class DeliveryRepository {
     return rows.length;
   }
 
-  /** The destination confirmed the delivery: keep the receipt, drop the rows. */
+  /** The destination confirmed the delivery: keep the receipt, drop the rows. False when the lease was lost. */
   async delivered(
     id: string,
     owner: string,
     at: Date,
     receipt: DeliveryReceipt,
     attempt: DeliveryAttempt,
-  ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query(
+  ): Promise<boolean> {
+    const applied = await this.db.transaction(async (tx) => {
+      const updated = await tx.query(
         `UPDATE deliveries SET status = 'delivered', lease_owner = NULL, lease_until = NULL, finished_at = $3,
            accepted = $4, rejected = $5, rejections = $6, detail = $7, duration_ms = $8, last_error = NULL, last_status = NULL
-         WHERE id = $1 AND lease_owner = $2`,
+         WHERE id = $1 AND lease_owner = $2 RETURNING id`,
         [
           id,
           owner,
@@ -275,11 +282,24 @@ export class DeliveryRepository {
           receipt.durationMs,
         ],
       );
+      // A lease lost to another process: its holder records the outcome and keeps the rows.
+      if (updated.length === 0) return false;
       await insertAttempt(tx, id, attempt);
       if (this.payloads.inDatabase) await this.payloads.drop(id, tx);
+      return true;
     });
     // Files go once the receipt is committed: a crash in between leaves only garbage, never a loss.
-    if (!this.payloads.inDatabase) await this.payloads.drop(id, this.db);
+    if (applied && !this.payloads.inDatabase) await this.payloads.drop(id, this.db);
+    return applied;
+  }
+
+  /** Gives a claimed delivery back, due now, without counting an attempt (shutdown, no scratch space). */
+  async release(id: string, owner: string): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1
+       WHERE id = $1 AND lease_owner = $2 AND status = 'sending'`,
+      [id, owner],
+    );
   }
 
   /** The attempt failed: try again at `nextAttemptAt`, or (undefined) dead-letter it. */
@@ -290,10 +310,10 @@ export class DeliveryRepository {
     attempt: DeliveryAttempt,
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query(
+      const updated = await tx.query(
         `UPDATE deliveries SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), lease_owner = NULL,
            lease_until = NULL, last_error = $5, last_status = $6, finished_at = $7
-         WHERE id = $1 AND lease_owner = $2`,
+         WHERE id = $1 AND lease_owner = $2 RETURNING id`,
         [
           id,
           owner,
@@ -304,14 +324,15 @@ export class DeliveryRepository {
           nextAttemptAt ? null : new Date(attempt.startedAt.getTime() + attempt.durationMs),
         ],
       );
-      await insertAttempt(tx, id, attempt);
+      if (updated.length > 0) await insertAttempt(tx, id, attempt);
     });
   }
 
   /** Sends a dead-lettered delivery again, now, with a fresh retry window. False when it is not dead. */
   async replay(id: string, now: Date): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL,
+         attempts = 0
        WHERE id = $1 AND status = 'dead' RETURNING id`,
       [id, now],
     );
@@ -321,7 +342,8 @@ export class DeliveryRepository {
   /** Replays every dead-lettered delivery of a destination, oldest first; returns how many. */
   async replayDead(destinationId: string, now: Date): Promise<number> {
     const rows = await this.db.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL,
+         attempts = 0
        WHERE destination_id = $1 AND status = 'dead' RETURNING id`,
       [destinationId, now],
     );

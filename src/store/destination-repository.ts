@@ -85,23 +85,15 @@ export class DestinationRepository {
     });
   }
 
-  async update(d: StoredDestination): Promise<void> {
+  /** Writes a destination's name, config, secrets and settings (`setEnabled` alone changes whether it is enabled). */
+  async update(d: Omit<StoredDestination, 'enabled' | 'disabledReason'>): Promise<void> {
     await this.db.transaction(async (tx) => {
       const taken = await tx.query('SELECT 1 FROM destinations WHERE name = $1 AND id <> $2', [d.name, d.id]);
       if (taken.length > 0) throw nameConflict(d.name);
       const rows = await tx.query(
-        `UPDATE destinations SET name = $2, config = $3, secrets = $4, settings = $5, enabled = $6,
-           disabled_reason = $7, updated_at = $8 WHERE id = $1 RETURNING id`,
-        [
-          d.id,
-          d.name,
-          storableJson(d.config),
-          d.secrets ?? null,
-          storableJson(d.settings),
-          d.enabled,
-          d.disabledReason ?? null,
-          d.updatedAt,
-        ],
+        `UPDATE destinations SET name = $2, config = $3, secrets = $4, settings = $5, updated_at = $6
+         WHERE id = $1 RETURNING id`,
+        [d.id, d.name, storableJson(d.config), d.secrets ?? null, storableJson(d.settings), d.updatedAt],
       );
       if (rows.length === 0) throw new NotFoundError('destination', d.id);
     });
