@@ -22,6 +22,7 @@ interface DeliveryView {
   receipt: { sent: number; accepted: number; rejected: number; attemptMs: number } | null;
 }
 interface DeliveryDetail extends DeliveryView {
+  finishedAt: string | null;
   attemptLog: {
     attempt: number;
     startedAt: string;
@@ -91,40 +92,58 @@ describe.each(ENGINES)('the outbox on %s', (engine) => {
     expect(accepted!.at - refused!.at).toBeGreaterThanOrEqual(1900);
   });
 
-  it('dead-letters a delivery when the destination stays down past the retry window, and replay delivers it once', async () => {
+  it('dead-letters deliveries when the destination stays down past the retry window, and replay delivers them once', async () => {
     const hook = await receiver();
     hook.respond(() => ({ status: 503 }));
     const destination = await createWebhookDestination(server, hook, {
-      settings: quickSettings({ retry: { initialDelayMs: 20, maxDelayMs: 100, windowMs: 600 } }),
+      batchSize: 25,
+      settings: quickSettings({ retry: { initialDelayMs: 20, maxDelayMs: 100, windowMs: 2000 } }),
     });
     const { deliveryIds } = await enqueue(server.app.delivery.outbox, destination.id, people(50));
-    const id = encodeURIComponent(deliveryIds[0]!);
-    const dead = await eventually('the dead letter', async () => {
-      const d = await api<DeliveryDetail>(server, `/deliveries/${id}`);
-      return d.status === 'dead' ? d : undefined;
+    const [first, second] = deliveryIds.map((d) => encodeURIComponent(d));
+    const deadLetters = await eventually('the dead letters', async () => {
+      const list = await Promise.all(
+        [first, second].map((id) => api<DeliveryDetail>(server, `/deliveries/${id}`)),
+      );
+      return list.every((d) => d.status === 'dead') ? list : undefined;
     });
-    expect(dead.attempts).toBeGreaterThan(2);
-    expect(dead.lastError).toMatch(/gave up after \d+ attempts.*503/);
-    expect(dead.attemptLog.at(-1)!.outcome).toBe('dead');
-    expect(await listOf(server, `destination=${destination.id}&status=dead`)).toHaveLength(1);
+    const [head, queued] = deadLetters as [DeliveryDetail, DeliveryDetail];
+    expect(head.attempts).toBeGreaterThan(2);
+    expect(head.lastError).toMatch(/gave up after \d+ attempts.*503/);
+    expect(head.attemptLog.at(-1)!.outcome).toBe('dead');
+    // The window runs from the enqueue: the delivery queued behind starts once the head is dead,
+    // and is dead-lettered within what is left of the window, not a whole window of its own.
+    const queuedStart = Date.parse(queued.attemptLog[0]!.startedAt);
+    expect(queuedStart).toBeGreaterThanOrEqual(Date.parse(head.attemptLog.at(-1)!.startedAt));
+    expect(Date.parse(queued.finishedAt!) - queuedStart).toBeLessThan(2000);
+    expect(await listOf(server, `destination=${destination.id}&status=dead`)).toHaveLength(2);
     expect(hook.recordsReceived()).toBe(0);
 
-    // Replaying a delivery that is not dead is refused.
     hook.respond(undefined);
-    const replayed = await api<DeliveryView>(server, `/deliveries/${id}/replay`, {
+    const replayed = await api<DeliveryView>(server, `/deliveries/${first}/replay`, {
       method: 'POST',
       status: 202,
     });
     expect(replayed.status).toBe('pending');
     await eventually('the replayed delivery', async () =>
-      (await api<DeliveryView>(server, `/deliveries/${id}`)).status === 'delivered' ? true : undefined,
+      (await api<DeliveryView>(server, `/deliveries/${first}`)).status === 'delivered' ? true : undefined,
     );
-    expect(hook.recordsReceived()).toBe(50);
-    const again = await fetch(`${server.url}/api/deliveries/${id}/replay`, {
+    expect(hook.recordsReceived()).toBe(25);
+    // Replaying a delivery that is not dead is refused; the rest of the destination's dead letters go together.
+    const again = await fetch(`${server.url}/api/deliveries/${first}/replay`, {
       method: 'POST',
       headers: server.admin,
     });
     expect(again.status).toBe(409);
+    expect(
+      await api(server, '/deliveries/replay', {
+        method: 'POST',
+        status: 202,
+        body: { destinationId: destination.id },
+      }),
+    ).toEqual({ replayed: 1 });
+    await eventually('every record', () => (hook.recordsReceived() === 50 ? true : undefined));
+    expect(hook.audience('profile_id')).toEqual(people(50).map((p) => p.profile_id));
   });
 
   it('refuses a delivery the destination rejects for good (4xx) without retrying', async () => {

@@ -103,6 +103,8 @@ export class DestinationService {
     // Only an explicit `enabled` changes it: a delivery that just found the destination gone must not be undone.
     if (input.enabled !== undefined) {
       await this.store.destinations.setEnabled(id, input.enabled, 'disabled by an operator', this.now());
+      // What waited while it was off gets its whole retry window from now.
+      if (input.enabled) await this.store.deliveries.restartWindows(id, this.now());
     }
     return this.get(id);
   }

@@ -196,7 +196,10 @@ export class DeliveryRepository {
           null,
           null,
           now,
-          ...Array<SqlValue>(COLUMNS.length - 19).fill(null),
+          // The retry window runs from the enqueue: deliveries queued behind a failing one do not
+          // each get a window of their own once they reach the head.
+          now,
+          ...Array<SqlValue>(COLUMNS.length - 20).fill(null),
         ]),
       );
     });
@@ -331,7 +334,7 @@ export class DeliveryRepository {
   /** Sends a dead-lettered delivery again, now, with a fresh retry window. False when it is not dead. */
   async replay(id: string, now: Date): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL,
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = $2, finished_at = NULL,
          attempts = 0
        WHERE id = $1 AND status = 'dead' RETURNING id`,
       [id, now],
@@ -342,12 +345,20 @@ export class DeliveryRepository {
   /** Replays every dead-lettered delivery of a destination, oldest first; returns how many. */
   async replayDead(destinationId: string, now: Date): Promise<number> {
     const rows = await this.db.query(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = NULL, finished_at = NULL,
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, window_started_at = $2, finished_at = NULL,
          attempts = 0
        WHERE destination_id = $1 AND status = 'dead' RETURNING id`,
       [destinationId, now],
     );
     return rows.length;
+  }
+
+  /** Gives a destination's waiting deliveries a fresh retry window (it was just enabled again). */
+  async restartWindows(destinationId: string, now: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET window_started_at = $2, next_attempt_at = $2 WHERE destination_id = $1 AND status = 'pending'`,
+      [destinationId, now],
+    );
   }
 
   /** A delivery's staged chunks in order, as staged. */
