@@ -8,6 +8,7 @@ import { type Delivery, type DeliveryEngineOptions, openDelivery } from './deliv
 import { DEMO_SEGMENTS, type DemoOptions, loadDemoWorkspace } from './demo/index.js';
 import { IdentityService } from './identity/index.js';
 import { EventWriter } from './ingest/index.js';
+import { Scheduler } from './scheduler/index.js';
 import { SegmentService } from './segments/index.js';
 import { createHttpServer } from './server/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -37,6 +38,8 @@ export interface RunningApp {
   identity: IdentityService;
   segments: SegmentService;
   delivery: Delivery;
+  /** Durable schedules; activations register what runs for their kind of subject. */
+  scheduler: Scheduler;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -118,6 +121,8 @@ async function startOnStore(
     engine: { leaseMs: config.delivery.leaseSeconds * 1000, ...options.delivery },
   });
   await delivery.engine?.start();
+  const scheduler = new Scheduler(store, { log });
+  scheduler.start();
   const server = createHttpServer({ store, writer, identity, segments, delivery, config, version: VERSION });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -131,6 +136,7 @@ async function startOnStore(
     identity,
     segments,
     delivery,
+    scheduler,
     server,
     url,
     createdAdminKey,
@@ -140,6 +146,7 @@ async function startOnStore(
         server.closeIdleConnections();
       });
       await writer.close();
+      await scheduler.close();
       await delivery.engine?.close();
       await identity.close();
       await segments.close();

@@ -36,6 +36,7 @@ export { PostgresDatabase } from './postgres-database.js';
 export { fillProfileScope, scopeFilter } from './profile-scope.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
+export type { StoredSchedule } from './schedule-repository.js';
 export type { StoredSegment } from './segment-repository.js';
 export type { SourceStats } from './stats-repository.js';
 export { storableJson, storableText } from './storable-text.js';

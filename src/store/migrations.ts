@@ -308,6 +308,31 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 6,
+    name: 'durable schedules',
+    statements: (d) => [
+      // One row per scheduled subject (`campaign:cmp_...`); `next_run_at` NULL when nothing is due any more.
+      `CREATE TABLE schedules (
+        id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        subject_id VARCHAR NOT NULL,
+        schedule ${d.jsonType} NOT NULL,
+        next_run_at TIMESTAMPTZ,
+        paused BOOLEAN NOT NULL,
+        lease_owner VARCHAR,
+        lease_until TIMESTAMPTZ,
+        last_due_at TIMESTAMPTZ,
+        last_started_at TIMESTAMPTZ,
+        last_finished_at TIMESTAMPTZ,
+        last_error VARCHAR,
+        runs INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      ...(d.name === 'postgres' ? [`CREATE INDEX schedules_due ON schedules (next_run_at)`] : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -16,6 +16,7 @@ import { migrate } from './migrations.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { RecordRepository } from './record-repository.js';
 import { RejectRepository } from './reject-repository.js';
+import { ScheduleRepository } from './schedule-repository.js';
 import { SegmentRepository } from './segment-repository.js';
 import { SourceRepository } from './source-repository.js';
 import { type SourceStats, sourceStats } from './stats-repository.js';
@@ -37,6 +38,7 @@ export class Store {
   readonly memberships: MembershipRepository;
   readonly destinations: DestinationRepository;
   readonly deliveries: DeliveryRepository;
+  readonly schedules: ScheduleRepository;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -56,6 +58,7 @@ export class Store {
     this.segments = new SegmentRepository(db);
     this.memberships = new MembershipRepository(db);
     this.destinations = new DestinationRepository(db);
+    this.schedules = new ScheduleRepository(db);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),
