@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AudienceSyncService } from './activation/index.js';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
 import { CONNECTORS } from './delivery/connectors.js';
@@ -40,6 +41,7 @@ export interface RunningApp {
   delivery: Delivery;
   /** Durable schedules; activations register what runs for their kind of subject. */
   scheduler: Scheduler;
+  syncs: AudienceSyncService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -52,6 +54,8 @@ export interface AppOptions {
   schema?: string;
   demo?: Partial<DemoOptions>;
   delivery?: Partial<Omit<DeliveryEngineOptions, 'log' | 'tempDir'>>;
+  /** How often audience syncs read the ledger (default 1 s). */
+  syncPollMs?: number;
 }
 
 /** The composition root: builds the store, the ingest writer and the HTTP server, and starts listening. */
@@ -123,7 +127,21 @@ async function startOnStore(
   await delivery.engine?.start();
   const scheduler = new Scheduler(store, { log });
   scheduler.start();
-  const server = createHttpServer({ store, writer, identity, segments, delivery, config, version: VERSION });
+  const syncs = new AudienceSyncService(store, delivery, {
+    log,
+    ...(options.syncPollMs ? { pollMs: options.syncPollMs } : {}),
+  });
+  syncs.start();
+  const server = createHttpServer({
+    store,
+    writer,
+    identity,
+    segments,
+    delivery,
+    syncs,
+    config,
+    version: VERSION,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -137,6 +155,7 @@ async function startOnStore(
     segments,
     delivery,
     scheduler,
+    syncs,
     server,
     url,
     createdAdminKey,
@@ -147,6 +166,7 @@ async function startOnStore(
       });
       await writer.close();
       await scheduler.close();
+      await syncs.close();
       await delivery.engine?.close();
       await identity.close();
       await segments.close();

@@ -1,3 +1,4 @@
+export * from './audience-sync-schema.js';
 export {
   type ComputedTrait,
   ComputedTraitSchema,

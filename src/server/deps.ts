@@ -1,3 +1,4 @@
+import type { AudienceSyncService } from '../activation/index.js';
 import type { Config } from '../config.js';
 import type { Delivery } from '../delivery/index.js';
 import type { IdentityService } from '../identity/index.js';
@@ -12,6 +13,7 @@ export interface ServerDeps {
   identity: IdentityService;
   segments: SegmentService;
   delivery: Delivery;
+  syncs: AudienceSyncService;
   config: Config;
   version: string;
 }

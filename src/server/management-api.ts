@@ -13,6 +13,7 @@ import { keyRoutes } from './key-routes.js';
 import { profileRoutes } from './profile-routes.js';
 import { segmentRoutes } from './segment-routes.js';
 import { sourceRoutes } from './source-routes.js';
+import { syncRoutes } from './sync-routes.js';
 
 /** Every management route, in the order the OpenAPI document lists them. */
 export function apiRoutes(deps: ServerDeps): ApiRoute[] {
@@ -25,6 +26,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...segmentRoutes(deps),
     ...destinationRoutes(deps),
     ...deliveryRoutes(deps),
+    ...syncRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

@@ -187,6 +187,15 @@ export class MembershipRepository {
   }
 
   /** The ledger of one segment after `sinceSeq`, oldest first: the feed that activations read. */
+  /** The seq of a segment's latest ledger entry (0 when it has none). */
+  async lastSeq(segmentId: string): Promise<number> {
+    const rows = await this.db.query<{ seq: number | null }>(
+      'SELECT max(seq) AS seq FROM segment_changes WHERE segment_id = $1',
+      [segmentId],
+    );
+    return Number(rows[0]?.seq ?? 0);
+  }
+
   async changes(segmentId: string, sinceSeq: number, limit: number): Promise<LedgerRow[]> {
     const rows = await this.db.query(
       `SELECT seq, segment_id, profile_id, entered, changed_at, mode, reason FROM segment_changes

@@ -333,6 +333,24 @@ const MIGRATIONS: Migration[] = [
       ...(d.name === 'postgres' ? [`CREATE INDEX schedules_due ON schedules (next_run_at)`] : []),
     ],
   },
+  {
+    version: 7,
+    name: 'audience syncs',
+    statements: (d) => [
+      // `cursor`: the last membership-ledger seq sent; NULL until the first full sync is enqueued.
+      `CREATE TABLE audience_syncs (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        segment_id VARCHAR NOT NULL,
+        destination_id VARCHAR NOT NULL,
+        fields ${d.jsonType} NOT NULL,
+        cursor BIGINT,
+        last_synced_at TIMESTAMPTZ,
+        last_error VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
+import { AudienceSyncRepository } from './audience-sync-repository.js';
 import type { Database } from './database.js';
 import { FilePayloads, TablePayloads } from './delivery-payloads.js';
 import { DeliveryRepository } from './delivery-repository.js';
@@ -39,6 +40,7 @@ export class Store {
   readonly destinations: DestinationRepository;
   readonly deliveries: DeliveryRepository;
   readonly schedules: ScheduleRepository;
+  readonly audienceSyncs: AudienceSyncRepository;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -59,6 +61,7 @@ export class Store {
     this.memberships = new MembershipRepository(db);
     this.destinations = new DestinationRepository(db);
     this.schedules = new ScheduleRepository(db);
+    this.audienceSyncs = new AudienceSyncRepository(db);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),

@@ -1,0 +1,1 @@
+export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
