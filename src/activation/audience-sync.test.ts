@@ -116,6 +116,13 @@ describe.each(ENGINES)('an audience sync on %s', (engine) => {
         expect(r.first_name).toBe(name.toUpperCase());
       }
     }
+    // The segment cannot be deleted while the sync sends it.
+    const deleting = await fetch(`${s.url}/api/segments/${segment.id}`, {
+      method: 'DELETE',
+      headers: s.admin,
+    });
+    expect(deleting.status).toBe(400);
+    expect(await deleting.text()).toMatch(/sent by an audience sync/);
     const shown = await api<{ cursor: number; lastError?: string }>(s, `/syncs/${sync.id}`);
     expect(shown.cursor).toBeGreaterThan(0);
     expect(shown.lastError).toBeUndefined();

@@ -221,6 +221,10 @@ export class SegmentService {
         `segment ${id} is used by ${using.map((s) => s.name).join(', ')}: change those first`,
       );
     }
+    // A sync would stop hearing of exits (deleting a segment writes none): stop the sync first.
+    if (await this.store.audienceSyncs.usesSegment(id)) {
+      throw new UserError('in_use', `segment ${id} is sent by an audience sync: delete the sync first`);
+    }
     await this.store.segments.delete(id);
     await this.definitionsChanged([]);
   }
