@@ -71,8 +71,11 @@ export class AudienceSyncService {
       });
     }
     if (destination && !fields) {
+      // Emails and phones are identifiers, not attributes: the default takes them from the identity graph.
+      const source = (f: string) =>
+        (BUILT_IN_NAMESPACES as readonly string[]).includes(f) ? `identifier:${f}` : f;
       fields = Object.fromEntries(
-        ['profile_id', ...destination.capabilities.defaultFields].map((f) => [f, f]),
+        ['profile_id', ...destination.capabilities.defaultFields].map((f) => [f, source(f)]),
       );
     }
     if (issues.length > 0) {
@@ -145,20 +148,7 @@ export class AudienceSyncService {
     if (sync.cursor === undefined) {
       // The ledger position first, then the members: a change in between is sent again, harmlessly.
       const upTo = await memberships.lastSeq(sync.segmentId);
-      const self = this;
-      await this.enqueue(sync, `full.${upTo}`, 'add', {
-        async *[Symbol.asyncIterator]() {
-          for (let after = ''; ; ) {
-            const page = await memberships.members(sync.segmentId, MEMBERS_PAGE, after);
-            if (page.length === 0) return;
-            yield await self.rowsOf(
-              sync,
-              page.map((m) => m.profileId),
-            );
-            after = page[page.length - 1]!.profileId;
-          }
-        },
-      });
+      await this.enqueue(sync, `full.${upTo}`, 'add', this.memberRows(sync));
       await this.store.audienceSyncs.advance(sync.id, upTo, this.now());
       return;
     }
@@ -169,8 +159,8 @@ export class AudienceSyncService {
     const range = `${sync.cursor + 1}-${changes[changes.length - 1]!.seq}`;
     const added = [...last].filter(([, entered]) => entered).map(([id]) => id);
     const removed = [...last].filter(([, entered]) => !entered).map(([id]) => id);
-    if (removed.length > 0) await this.enqueue(sync, range, 'remove', [await this.rowsOf(sync, removed)]);
-    if (added.length > 0) await this.enqueue(sync, range, 'add', [await this.rowsOf(sync, added)]);
+    if (removed.length > 0) await this.enqueue(sync, range, 'remove', await this.rowsOf(sync, removed));
+    if (added.length > 0) await this.enqueue(sync, range, 'add', await this.rowsOf(sync, added));
     await this.store.audienceSyncs.advance(sync.id, changes[changes.length - 1]!.seq, this.now());
   }
 
@@ -178,7 +168,7 @@ export class AudienceSyncService {
     sync: StoredAudienceSync,
     range: string,
     operation: 'add' | 'remove',
-    rows: AsyncIterable<DeliveryRecord[]> | DeliveryRecord[][],
+    rows: AsyncIterable<DeliveryRecord[]> | DeliveryRecord[],
   ) {
     return this.delivery.outbox.enqueue({
       destinationId: sync.destinationId,
@@ -187,8 +177,21 @@ export class AudienceSyncService {
       runAt: this.now(),
       operation,
       fields: Object.keys(sync.fields),
-      rows: Symbol.asyncIterator in rows ? rows : toAsync(rows),
+      rows,
     });
+  }
+
+  /** Every current member's row, a page at a time. */
+  private async *memberRows(sync: StoredAudienceSync): AsyncGenerator<DeliveryRecord[]> {
+    for (let after = ''; ; ) {
+      const page = await this.store.memberships.members(sync.segmentId, MEMBERS_PAGE, after);
+      if (page.length === 0) return;
+      yield await this.rowsOf(
+        sync,
+        page.map((m) => m.profileId),
+      );
+      after = page[page.length - 1]!.profileId;
+    }
   }
 
   /** The destination rows of some profiles: each field from the profile id, an identifier, an attribute or a trait. */
@@ -216,8 +219,4 @@ function cellOf(value: unknown): DeliveryRecord[string] {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   return JSON.stringify(value);
-}
-
-async function* toAsync<T>(items: readonly T[]): AsyncIterable<T> {
-  yield* items;
 }

@@ -116,6 +116,14 @@ describe.each(ENGINES)('an audience sync on %s', (engine) => {
         expect(r.first_name).toBe(name.toUpperCase());
       }
     }
+    // Without a mapping, the destination's default fields: email comes from the identity graph.
+    const defaults = await api<{ fields: Record<string, string> }>(s, '/syncs', {
+      method: 'POST',
+      status: 201,
+      body: { name: 'default fields', segmentId: segment.id, destinationId: destination.id },
+    });
+    expect(defaults.fields).toEqual({ profile_id: 'profile_id', email: 'identifier:email' });
+
     // The segment cannot be deleted while the sync sends it.
     const deleting = await fetch(`${s.url}/api/segments/${segment.id}`, {
       method: 'DELETE',

@@ -2,10 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, UserError } from '../core/index.js';
 import type { DeliveryAttempt, Store, StoredDelivery, StoredDestination } from '../store/index.js';
+import { abortable } from './abortable.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { type Connector, type DeliveryBatch, DeliveryFailure, type FailureDisposition } from './connector.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { DestinationService } from './destination-service.js';
+import { redact } from './redact.js';
 import { retryDelay } from './retry-policy.js';
 import { fromValueLines } from './value-lines.js';
 
@@ -61,7 +63,8 @@ export class DeliveryLane {
         continue;
       }
       const connector = this.ctx.connectors.get(destination.connector);
-      const wait = await this.rateLimitWait(connector, destination, now);
+      const resolved = this.resolve(destination);
+      const wait = this.rateLimitWait(connector, resolved, now);
       if (wait > 0) {
         await this.sleep(wait);
         continue;
@@ -82,7 +85,7 @@ export class DeliveryLane {
         continue;
       }
       this.lastStart = now;
-      await this.attempt(destination, connector, claim.delivery);
+      await this.attempt(destination, connector, claim.delivery, resolved);
     }
   }
 
@@ -99,14 +102,18 @@ export class DeliveryLane {
     this.wake();
   }
 
-  private async rateLimitWait(
-    connector: Connector,
-    destination: StoredDestination,
-    now: number,
-  ): Promise<number> {
-    // A config that no longer resolves fails the attempt itself, with the reason in the receipt.
-    const config = await this.ctx.destinations.resolve(destination).catch(() => undefined);
-    const perSecond = config === undefined ? undefined : connector.capabilities(config).rateLimitPerSecond;
+  /** The config and secrets of a destination, or why they cannot be had (which fails the attempt itself, with the reason in the receipt). */
+  private resolve(destination: StoredDestination): Resolved {
+    try {
+      return this.ctx.destinations.resolve(destination);
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  private rateLimitWait(connector: Connector, resolved: Resolved, now: number): number {
+    const perSecond =
+      'error' in resolved ? undefined : connector.capabilities(resolved.config).rateLimitPerSecond;
     if (!perSecond) return 0;
     return Math.max(0, this.lastStart + 1000 / perSecond - now);
   }
@@ -115,6 +122,7 @@ export class DeliveryLane {
     destination: StoredDestination,
     connector: Connector,
     delivery: StoredDelivery,
+    resolved: Resolved,
   ): Promise<void> {
     const { store, leaseMs, owner } = this.ctx;
     const startedAt = this.ctx.now();
@@ -152,12 +160,14 @@ export class DeliveryLane {
       clearTimeout(timeout);
       await renewing;
     };
-    let secretValues: string[] = [];
+    const secretValues = 'error' in resolved ? [] : resolved.secrets;
     try {
-      secretValues = Object.values(this.ctx.destinations.secretValues(destination));
-      const config = await this.ctx.destinations.resolve(destination);
+      if ('error' in resolved) throw resolved.error;
       const result = await abortable(
-        connector.deliver({ config, signal: controller.signal, tempDir }, this.batchOf(delivery)),
+        connector.deliver(
+          { config: resolved.config, signal: controller.signal, tempDir },
+          this.batchOf(delivery),
+        ),
         controller.signal,
       );
       const durationMs = Math.round(performance.now() - started);
@@ -281,6 +291,8 @@ export class DeliveryLane {
   }
 }
 
+type Resolved = { config: unknown; secrets: string[] } | { error: unknown };
+
 /** Why an attempt was cut short by Sluice itself rather than failed by the destination. */
 class ShuttingDown extends Error {
   constructor() {
@@ -298,19 +310,6 @@ function classify(err: unknown): { disposition: FailureDisposition; status?: num
   // A config the connector refuses will not fix itself; anything else (network, a crash inside a library) may.
   if (err instanceof UserError) return { disposition: 'refused' };
   return { disposition: 'retry' };
-}
-
-/** Secrets never reach logs or receipts, whatever a library put in its error message. */
-export function redact(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const s of secrets) {
-    if (s.length < 4) continue;
-    // Also as a library may have shown it: percent-encoded in a URL, base64 in an auth header.
-    for (const form of new Set([s, encodeURIComponent(s), Buffer.from(s).toString('base64')])) {
-      out = out.replaceAll(form, '[secret]');
-    }
-  }
-  return out;
 }
 
 /**
@@ -343,14 +342,4 @@ function countLines(text: string): number {
   let lines = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
   return lines;
-}
-
-/** Settles when the signal aborts even if the connector ignores it. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

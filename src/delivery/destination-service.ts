@@ -9,8 +9,10 @@ import {
   UserError,
 } from '../core/index.js';
 import type { Store, StoredDestination } from '../store/index.js';
+import { abortable } from './abortable.js';
 import { type ConnectorCapabilities, DeliveryFailure } from './connector.js';
 import type { ConnectorRegistry } from './connector-registry.js';
+import { redact } from './redact.js';
 import type { SecretBox } from './secret-box.js';
 import { secretFieldsOf } from './secret-fields.js';
 
@@ -119,32 +121,32 @@ export class DestinationService {
     const started = performance.now();
     await mkdir(tempRoot, { recursive: true });
     const tempDir = await mkdtemp(join(tempRoot, 'test-'));
-    const signal = AbortSignal.timeout(timeoutMs);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let secrets: string[] = [];
     try {
-      const config = await this.resolve(destination);
-      await Promise.race([
-        connector.test({ config, signal, tempDir }),
-        new Promise((_, reject) =>
-          signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), {
-            once: true,
-          }),
-        ),
-      ]);
+      const resolved = this.resolve(destination);
+      secrets = resolved.secrets;
+      await abortable(
+        connector.test({ config: resolved.config, signal: controller.signal, tempDir }),
+        controller.signal,
+      );
       return { ok: true, durationMs: Math.round(performance.now() - started) };
     } catch (err) {
-      const secrets = Object.values(this.secretValues(destination));
-      let message = err instanceof Error ? err.message : String(err);
-      for (const s of secrets) if (s.length >= 4) message = message.replaceAll(s, '[secret]');
       return {
         ok: false,
         durationMs: Math.round(performance.now() - started),
         error: {
           code:
             err instanceof UserError ? err.code : err instanceof DeliveryFailure ? err.disposition : 'failed',
-          message,
+          message: redact(err instanceof Error ? err.message : String(err), secrets),
         },
       };
     } finally {
+      clearTimeout(timer);
       await rm(tempDir, { recursive: true, force: true });
     }
   }
@@ -161,14 +163,19 @@ export class DestinationService {
     await this.store.destinations.delete(id);
   }
 
-  /** The destination's whole config, secrets decrypted, validated again by its connector. */
-  async resolve(destination: StoredDestination): Promise<unknown> {
+  /**
+   * The destination's whole config, secrets decrypted, validated again by its connector; and the
+   * secret values, to keep them out of whatever a connector's errors say.
+   */
+  resolve(destination: StoredDestination): { config: unknown; secrets: string[] } {
     const connector = this.connectors.get(destination.connector);
-    return parseOrThrow(
+    const secrets = this.secretValues(destination);
+    const config = parseOrThrow(
       connector.configSchema,
-      { ...destination.config, ...this.secretValues(destination) },
+      { ...destination.config, ...secrets },
       `destination ${destination.name} config`,
     );
+    return { config, secrets: Object.values(secrets) };
   }
 
   /** Every stored secret value of a destination, to keep them out of logs and error messages. */
@@ -203,27 +210,22 @@ export class DestinationService {
 
   private view(d: StoredDestination): DestinationView {
     const connector = this.connectors.get(d.connector);
-    const secretsSet = Object.keys(this.readableSecrets(d));
+    const secrets = this.readableSecrets(d);
+    // Capabilities read non-secret fields (batch sizes, modes); parse fills in their defaults.
+    const parsed = connector.configSchema.safeParse({ ...d.config, ...secrets });
     return {
       id: d.id,
       name: d.name,
       connector: d.connector,
       config: d.config,
-      secretsSet,
+      secretsSet: Object.keys(secrets),
       settings: d.settings,
-      capabilities: this.capabilitiesOf(connector.id, d),
+      capabilities: connector.capabilities(parsed.success ? parsed.data : d.config),
       enabled: d.enabled,
       disabledReason: d.disabledReason,
       createdAt: d.createdAt,
       updatedAt: d.updatedAt,
     };
-  }
-
-  private capabilitiesOf(connectorId: string, d: StoredDestination): ConnectorCapabilities {
-    const connector = this.connectors.get(connectorId);
-    // Capabilities read non-secret fields (batch sizes, modes); parse fills in their defaults.
-    const parsed = connector.configSchema.safeParse({ ...d.config, ...this.readableSecrets(d) });
-    return connector.capabilities(parsed.success ? parsed.data : d.config);
   }
 }
 

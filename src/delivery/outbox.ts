@@ -48,7 +48,7 @@ export class Outbox {
     const destination = await this.store.destinations.get(request.destinationId);
     const capabilities = this.connectors
       .get(destination.connector)
-      .capabilities(await this.destinations.resolve(destination));
+      .capabilities(this.destinations.resolve(destination).config);
     if (request.operation === 'remove' && !capabilities.supportsRemovals) {
       throw new UserError(
         'removals_unsupported',

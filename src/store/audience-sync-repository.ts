@@ -106,14 +106,15 @@ export class AudienceSyncRepository {
     for (let i = 0; i < profileIds.length; i += 500) {
       const ids = profileIds.slice(i, i + 500);
       const inIds = placeholders(ids.length);
-      const lists: [string, readonly string[]][] = [
-        ['SELECT profile_id, name, value FROM profile_attributes', names.attributes],
-        ['SELECT profile_id, name, value FROM profile_traits', names.traits],
+      const valueTables = [
+        { table: 'profile_attributes', wanted: names.attributes, prefix: '' },
+        { table: 'profile_traits', wanted: names.traits, prefix: 'trait:' },
       ];
-      for (const [[select, wanted], prefix] of lists.map((l, k) => [l, k === 0 ? '' : 'trait:'] as const)) {
+      for (const { table, wanted, prefix } of valueTables) {
         if (wanted.length === 0) continue;
         const rows = await this.db.query<{ profile_id: string; name: string; value: string | null }>(
-          `${select} WHERE profile_id IN (${inIds}) AND name IN (${placeholders(wanted.length, ids.length + 1)})`,
+          `SELECT profile_id, name, value FROM ${table}
+           WHERE profile_id IN (${inIds}) AND name IN (${placeholders(wanted.length, ids.length + 1)})`,
           [...ids, ...wanted],
         );
         for (const r of rows)

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { DestinationSettings } from '../core/index.js';
 import type { DeliveryRecord, DestinationView, EnqueueRequest, Outbox } from '../delivery/index.js';
 import type { TestServer } from './server.js';
@@ -96,4 +97,19 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The error `promise` rejects with; the test fails when it resolves, or rejects with anything but a `type`. */
+export async function failureOf<E extends Error = Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E = Error as unknown as abstract new (
+    ...args: never[]
+  ) => E,
+): Promise<E> {
+  const outcome = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(outcome).toBeInstanceOf(type);
+  return outcome as E;
 }

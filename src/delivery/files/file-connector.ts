@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { UserError } from '../../core/index.js';
-import { type Connector, type ConnectorContext, DeliveryFailure, defineConnector } from '../connector.js';
+import { type Connector, DeliveryFailure, defineConnector } from '../connector.js';
 import { encodeBatch } from './file-encoder.js';
 import { type FileOptions, FileOptionsSchema } from './file-options-schema.js';
-import type { FileTransport, OpenTransport } from './file-transport.js';
+import { type OpenTransport, withTransport } from './file-transport.js';
 import { readEncryptionKey } from './pgp-encryption.js';
 
 /**
@@ -22,15 +22,6 @@ export function fileConnector<S extends z.ZodObject>(spec: {
   type Config = z.output<S> & FileOptions;
   // safeExtend keeps the transport's own checks across fields (e.g. exactly one SFTP credential).
   const configSchema = spec.transportSchema.safeExtend(FileOptionsSchema.shape);
-  const withTransport = async <T>(ctx: ConnectorContext<Config>, use: (t: FileTransport) => Promise<T>) => {
-    const transport = await spec.openTransport(ctx);
-    try {
-      return await use(transport);
-    } finally {
-      // Every put has finished or failed by now: a failing close must not hide that outcome.
-      await transport.close().catch(() => {});
-    }
-  };
   return defineConnector({
     id: spec.id,
     label: spec.label,
@@ -44,7 +35,7 @@ export function fileConnector<S extends z.ZodObject>(spec: {
     }),
     async test(ctx) {
       if (ctx.config.pgpPublicKey !== undefined) await readEncryptionKey(ctx.config.pgpPublicKey);
-      await withTransport(ctx, (transport) => transport.check());
+      await withTransport(spec.openTransport, ctx, (transport) => transport.check());
     },
     async deliver(ctx, batch) {
       if (batch.operation === 'remove') {
@@ -62,7 +53,7 @@ export function fileConnector<S extends z.ZodObject>(spec: {
             throw err;
           },
         );
-        const files = await withTransport(ctx, async (transport) => {
+        const files = await withTransport(spec.openTransport, ctx, async (transport) => {
           const written: { name: string; rows: number; bytes: number }[] = [];
           for (const file of encoded.files) {
             ctx.signal.throwIfAborted();

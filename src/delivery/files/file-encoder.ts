@@ -137,7 +137,7 @@ class PartWriter {
     await this.connection.run(
       copyStatement({
         spoolPath: piece.path,
-        spoolFormat: piece.path.endsWith('.ndjson') ? 'lines' : 'csv',
+        spoolFormat: piece.format,
         fields: this.fields,
         columnTypes,
         outputPath,

@@ -15,3 +15,18 @@ export interface FileTransport {
 
 /** Opens a transport for one destination's config (the config type is the connector's). */
 export type OpenTransport<C> = (ctx: ConnectorContext<C>) => Promise<FileTransport>;
+
+/** Opens a transport, hands it to `use`, and closes it however `use` ended. */
+export async function withTransport<C, T>(
+  open: OpenTransport<C>,
+  ctx: ConnectorContext<C>,
+  use: (transport: FileTransport) => Promise<T>,
+): Promise<T> {
+  const transport = await open(ctx);
+  try {
+    return await use(transport);
+  } finally {
+    // Every put has finished or failed by now: a failing close must not hide that outcome.
+    await transport.close().catch(() => {});
+  }
+}

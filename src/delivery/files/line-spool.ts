@@ -14,7 +14,7 @@ export async function spoolLines(
 ): Promise<SpoolPiece[]> {
   const pieces: SpoolPiece[] = [];
   let partRows = 0;
-  let current = piece(dir, 0, 0, 'ndjson');
+  let current = piece(dir, 0, 0, 'lines');
   let file = await SpoolFile.open(current.path);
   try {
     for await (const chunk of batch.lines()) {
@@ -28,8 +28,8 @@ export async function spoolLines(
           const newPart = partRows === layout.rowsPerPart;
           if (newPart) partRows = 0;
           current = newPart
-            ? piece(dir, current.part + 1, 0, 'ndjson')
-            : piece(dir, current.part, current.index + 1, 'ndjson');
+            ? piece(dir, current.part + 1, 0, 'lines')
+            : piece(dir, current.part, current.index + 1, 'lines');
           file = await SpoolFile.open(current.path);
         }
         const room = Math.min(layout.rowsPerPart - partRows, layout.rowsPerPiece - current.rows);

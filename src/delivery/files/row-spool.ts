@@ -9,6 +9,8 @@ export type ColumnType = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR';
 /** One spool file: up to `rowsPerPiece` consecutive rows of one part. */
 export interface SpoolPiece {
   path: string;
+  /** `csv` from rows, `lines` from value lines (see `CopyRequest.spoolFormat`). */
+  format: 'csv' | 'lines';
   /** The output part it belongs to, from 0. */
   part: number;
   /** Its place within the part, from 0. */
@@ -140,6 +142,13 @@ function columnType(kinds: number): ColumnType {
   return 'VARCHAR';
 }
 
-export function piece(dir: string, part: number, index: number, extension = 'csv'): SpoolPiece {
-  return { path: join(dir, `spool-${part}-${index}.${extension}`), part, index, rows: 0 };
+/** An empty spool piece of a part. */
+export function piece(
+  dir: string,
+  part: number,
+  index: number,
+  format: SpoolPiece['format'] = 'csv',
+): SpoolPiece {
+  const extension = format === 'csv' ? 'csv' : 'ndjson';
+  return { path: join(dir, `spool-${part}-${index}.${extension}`), format, part, index, rows: 0 };
 }

@@ -2,6 +2,7 @@ import { googleAdsConnector } from '../../delivery/destinations/google-ads/index
 import type { ConformanceTarget } from '../conformance.js';
 import { audiencePeople, emailHashOf, UNUSABLE_PERSON } from '../vendors/audience-people.js';
 import { type GoogleAdsServerOptions, startGoogleAdsServer } from '../vendors/google-ads-server.js';
+import { vendorReadBack } from '../vendors/vendor-server.js';
 
 /** Credentials the Google Ads stand-in accepts. */
 export const GOOGLE_ADS_TEST_ACCOUNT: GoogleAdsServerOptions = {
@@ -42,9 +43,7 @@ export const googleAdsTarget: ConformanceTarget = {
       rows: audiencePeople,
       invalidRow: UNUSABLE_PERSON,
       keyOf: emailHashOf,
-      present: async () => server.audience(),
-      received: async () => server.received(),
-      close: () => server.close(),
+      ...vendorReadBack(server),
     };
   },
 };

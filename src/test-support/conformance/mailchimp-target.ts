@@ -4,6 +4,7 @@ import type { DeliveryRecord } from '../../delivery/index.js';
 import type { ConformanceTarget } from '../conformance.js';
 import { audiencePeople, UNUSABLE_PERSON } from '../vendors/audience-people.js';
 import { startMailchimpServer } from '../vendors/mailchimp-server.js';
+import { vendorReadBack } from '../vendors/vendor-server.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef-us21';
 const LIST_ID = 'a1b2c3d4e5';
@@ -24,9 +25,7 @@ export const mailchimpTarget: ConformanceTarget = {
         ),
       invalidRow: { email: UNUSABLE_PERSON.email ?? null, first_name: 'Nobody', last_name: null },
       keyOf: (row) => normalizeEmail(String(row.email ?? '')) ?? '',
-      present: async () => server.audience(),
-      received: async () => server.received(),
-      close: () => server.close(),
+      ...vendorReadBack(server),
     };
   },
 };

@@ -2,6 +2,7 @@ import { metaConnector } from '../../delivery/destinations/meta/index.js';
 import type { ConformanceTarget } from '../conformance.js';
 import { audiencePeople, emailHashOf, UNUSABLE_PERSON } from '../vendors/audience-people.js';
 import { startMetaGraphServer } from '../vendors/meta-graph-server.js';
+import { vendorReadBack } from '../vendors/vendor-server.js';
 
 const ACCESS_TOKEN = 'EAAtestSystemUserToken0123456789';
 const AUDIENCE_ID = '23850000000000001';
@@ -30,9 +31,7 @@ export const metaTarget: ConformanceTarget = {
       rows: audiencePeople,
       invalidRow: UNUSABLE_PERSON,
       keyOf: emailHashOf,
-      present: async () => server.audience(),
-      received: async () => server.received(),
-      close: () => server.close(),
+      ...vendorReadBack(server),
     };
   },
 };

@@ -107,3 +107,12 @@ function parseBody(req: IncomingMessage, text: string): unknown {
   }
   return text;
 }
+
+/** What a conformance target reads back from a vendor stand-in: the audience it holds, the rows it counted. */
+export function vendorReadBack(server: VendorServer) {
+  return {
+    present: async () => server.audience(),
+    received: async () => server.received(),
+    close: () => server.close(),
+  };
+}

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseOrThrow, UserError } from '../../../core/index.js';
 import { batchOf } from '../../../test-support/conformance.js';
+import { failureOf } from '../../../test-support/delivery.js';
 import { TEST_DATABASE_URL } from '../../../test-support/engines.js';
 import { DeliveryFailure } from '../../connector.js';
 import { secretFieldsOf } from '../../secret-fields.js';
@@ -31,14 +32,7 @@ function contextFor(overrides: Record<string, unknown> = {}) {
   return { config, signal: new AbortController().signal, tempDir: '/tmp' };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<DeliveryFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryFailure);
-  return err as DeliveryFailure;
-}
+const deliveryFailure = (promise: Promise<unknown>) => failureOf(promise, DeliveryFailure);
 
 async function tableRows(table = 'buyers') {
   const { rows } = await admin.query(`SELECT * FROM "${schema}"."${table}" ORDER BY profile_id`);
@@ -175,7 +169,7 @@ describe('postgres delivery', () => {
   });
 
   it('refuses a batch field that cannot be a column', async () => {
-    const failure = await failureOf(
+    const failure = await deliveryFailure(
       postgresConnector.deliver(contextFor(), batchOf([{ profile_id: 'p1', 'e-mail; drop': 'x' }])),
     );
     expect(failure.disposition).toBe('refused');
@@ -195,7 +189,7 @@ describe('postgres delivery', () => {
     expect(removed).toMatchObject({ accepted: 2, detail: { rowsChanged: 1 } });
     expect((await tableRows()).map((r) => r.profile_id)).toEqual(['p2']);
 
-    const failure = await failureOf(
+    const failure = await deliveryFailure(
       postgresConnector.deliver(contextFor(), batchOf([{ profile_id: 'p2' }], { operation: 'remove' })),
     );
     expect(failure.disposition).toBe('refused');
@@ -204,11 +198,11 @@ describe('postgres delivery', () => {
 
   it('with createTable off, refuses a missing table or column instead of creating it', async () => {
     const ctx = contextFor({ createTable: false });
-    expect((await failureOf(postgresConnector.deliver(ctx, batchOf(people)))).message).toMatch(
+    expect((await deliveryFailure(postgresConnector.deliver(ctx, batchOf(people)))).message).toMatch(
       /table dest_\w+\.buyers does not exist: create it, or turn on createTable/,
     );
     await admin.query(`CREATE TABLE "${schema}".buyers (profile_id text PRIMARY KEY, email text)`);
-    expect((await failureOf(postgresConnector.deliver(ctx, batchOf(people)))).message).toMatch(
+    expect((await deliveryFailure(postgresConnector.deliver(ctx, batchOf(people)))).message).toMatch(
       /has no column first_name, sluice_updated_at/,
     );
     await admin.query(
@@ -238,7 +232,7 @@ describe('postgres test', () => {
   it('refuses bad credentials and unknown databases without leaking the password', async () => {
     // The test server trusts every local connection, so a user it does not know stands in for a wrong password.
     const password = 'S3cr3t-pa55w0rd';
-    const badUser = await failureOf(
+    const badUser = await deliveryFailure(
       postgresConnector.test(
         contextFor({ connectionString: `postgres://sluice_nobody:${password}@127.0.0.1:5432/test` }),
       ),
@@ -249,7 +243,7 @@ describe('postgres test', () => {
     );
     expect(badUser.message).not.toContain(password);
 
-    const badDb = await failureOf(
+    const badDb = await deliveryFailure(
       postgresConnector.test(
         contextFor({ connectionString: `postgres://postgres:${password}@127.0.0.1:5432/no_such_db` }),
       ),
@@ -260,7 +254,7 @@ describe('postgres test', () => {
   });
 
   it('retries when the server cannot be reached', async () => {
-    const failure = await failureOf(
+    const failure = await deliveryFailure(
       postgresConnector.test(contextFor({ connectionString: 'postgres://postgres:pw@127.0.0.1:1/test' })),
     );
     expect(failure.disposition).toBe('retry');

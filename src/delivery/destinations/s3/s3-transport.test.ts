@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../core/index.js';
+import { failureOf } from '../../../test-support/delivery.js';
 import { type S3TestServer, startS3Server } from '../../../test-support/s3-server.js';
 import { freePort } from '../../../test-support/spawn-server.js';
 import { DeliveryFailure } from '../../connector.js';
-import type { FileTransport } from '../../files/file-transport.js';
+import { type FileTransport, withTransport } from '../../files/file-transport.js';
 import { S3TransportSchema } from './s3-config-schema.js';
 import { openS3Transport } from './s3-transport.js';
 
@@ -39,20 +40,13 @@ function configFor(overrides: Record<string, unknown> = {}) {
   });
 }
 
-async function withTransport<T>(
-  overrides: Record<string, unknown>,
-  use: (t: FileTransport) => Promise<T>,
-): Promise<T> {
-  const transport = await openS3Transport({
-    config: configFor(overrides),
-    signal: new AbortController().signal,
-    tempDir: dir,
-  });
-  try {
-    return await use(transport);
-  } finally {
-    await transport.close();
-  }
+/** Runs `use` on a transport opened with the test server's config plus `overrides`. */
+function using<T>(overrides: Record<string, unknown>, use: (t: FileTransport) => Promise<T>): Promise<T> {
+  return withTransport(
+    openS3Transport,
+    { config: configFor(overrides), signal: new AbortController().signal, tempDir: dir },
+    use,
+  );
 }
 
 async function localFile(name: string, content: string | Buffer): Promise<string> {
@@ -81,20 +75,11 @@ async function keysUnder(prefix: string, bucket = 'exports'): Promise<string[]> 
   }
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) throw new Error('expected the call to fail');
-  return outcome;
-}
-
 describe('S3 transport against s3rver', () => {
   it('uploads a small file under the prefix and says where it went', async () => {
     const content = 'profile_id,email\np1,a@example.com\n';
     const path = await localFile('small.csv', content);
-    const result = await withTransport({ prefix: 'small' }, (t) => t.put(path, 'Spring_Sale.csv'));
+    const result = await using({ prefix: 'small' }, (t) => t.put(path, 'Spring_Sale.csv'));
     expect(result).toEqual({
       location: 's3://exports/small/Spring_Sale.csv',
       bytes: Buffer.byteLength(content),
@@ -106,7 +91,7 @@ describe('S3 transport against s3rver', () => {
     const content = randomBytes(20 * 1024 * 1024);
     const path = await localFile('big.bin', content);
     const before = server.requests().length;
-    const result = await withTransport({ prefix: 'big' }, (t) => t.put(path, 'big.bin'));
+    const result = await using({ prefix: 'big' }, (t) => t.put(path, 'big.bin'));
     expect(result.bytes).toBe(content.length);
     const partUploads = server
       .requests()
@@ -122,7 +107,7 @@ describe('S3 transport against s3rver', () => {
   it('replaces an object of the same name whole', async () => {
     const first = await localFile('first.csv', 'old content that is longer than the new one\n');
     const second = await localFile('second.csv', 'new\n');
-    await withTransport({ prefix: 'replace' }, async (t) => {
+    await using({ prefix: 'replace' }, async (t) => {
       await t.put(first, 'audience.csv');
       await t.put(second, 'audience.csv');
     });
@@ -132,8 +117,8 @@ describe('S3 transport against s3rver', () => {
 
   it('treats a trailing slash in the prefix as the same folder, and no prefix as the bucket root', async () => {
     const path = await localFile('p.csv', 'x\n');
-    await withTransport({ prefix: 'a/b/' }, (t) => t.put(path, 'one.csv'));
-    await withTransport({}, (t) => t.put(path, 'root-file.csv'));
+    await using({ prefix: 'a/b/' }, (t) => t.put(path, 'one.csv'));
+    await using({}, (t) => t.put(path, 'root-file.csv'));
     expect(await keysUnder('a/')).toEqual(['a/b/one.csv']);
     expect((await readObject('root-file.csv')).toString()).toBe('x\n');
   });
@@ -145,25 +130,25 @@ describe('S3 transport against s3rver', () => {
   });
 
   it('check passes on a writable bucket and leaves nothing behind', async () => {
-    await withTransport({ prefix: 'checked' }, (t) => t.check());
+    await using({ prefix: 'checked' }, (t) => t.check());
     expect(await keysUnder('checked/')).toEqual([]);
   });
 
   it('check names secretAccessKey when the secret is wrong, without quoting it', async () => {
-    const err = await failureOf(withTransport({ secretAccessKey: WRONG_SECRET }, (t) => t.check()));
+    const err = await failureOf(using({ secretAccessKey: WRONG_SECRET }, (t) => t.check()));
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).issues.map((i) => i.path)).toEqual([['secretAccessKey']]);
     expect(err.message).not.toContain(WRONG_SECRET);
   });
 
   it('check names accessKeyId when the store does not know the key', async () => {
-    const err = await failureOf(withTransport({ accessKeyId: 'NOBODY' }, (t) => t.check()));
+    const err = await failureOf(using({ accessKeyId: 'NOBODY' }, (t) => t.check()));
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).issues.map((i) => i.path)).toEqual([['accessKeyId']]);
   });
 
   it('check names bucket when the bucket does not exist', async () => {
-    const err = await failureOf(withTransport({ bucket: 'no-such-bucket' }, (t) => t.check()));
+    const err = await failureOf(using({ bucket: 'no-such-bucket' }, (t) => t.check()));
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).issues.map((i) => i.path)).toEqual([['bucket']]);
     expect(err.message).toContain('no-such-bucket');
@@ -177,7 +162,7 @@ describe('S3 transport against s3rver', () => {
       (t) => t.put(path, 'u.csv'),
     ];
     for (const attempt of attempts) {
-      const err = await failureOf(withTransport({ endpoint }, attempt));
+      const err = await failureOf(using({ endpoint }, attempt));
       expect(err).toBeInstanceOf(DeliveryFailure);
       expect((err as DeliveryFailure).disposition).toBe('retry');
       expect(err.message).toContain('could not be reached');
@@ -202,7 +187,7 @@ describe('S3 transport against s3rver', () => {
   it('put with a wrong secret is refused for good and writes nothing', async () => {
     const path = await localFile('refused.csv', 'x\n');
     const err = await failureOf(
-      withTransport({ secretAccessKey: WRONG_SECRET, prefix: 'refused' }, (t) => t.put(path, 'r.csv')),
+      using({ secretAccessKey: WRONG_SECRET, prefix: 'refused' }, (t) => t.put(path, 'r.csv')),
     );
     expect(err).toBeInstanceOf(DeliveryFailure);
     expect((err as DeliveryFailure).disposition).toBe('refused');
@@ -213,7 +198,7 @@ describe('S3 transport against s3rver', () => {
 
   it('put into a missing bucket is refused for good, naming the bucket', async () => {
     const path = await localFile('nobucket.csv', 'x\n');
-    const err = await failureOf(withTransport({ bucket: 'missing-bucket' }, (t) => t.put(path, 'n.csv')));
+    const err = await failureOf(using({ bucket: 'missing-bucket' }, (t) => t.put(path, 'n.csv')));
     expect((err as DeliveryFailure).disposition).toBe('refused');
     expect(err.message).toContain('missing-bucket');
   });

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../core/index.js';
+import { failureOf } from '../../../test-support/delivery.js';
 import { type SftpTestServer, startSftpServer } from '../../../test-support/sftp-server.js';
 import { freePort } from '../../../test-support/spawn-server.js';
 import { DeliveryFailure } from '../../connector.js';
-import type { FileTransport } from '../../files/file-transport.js';
+import { type FileTransport, withTransport } from '../../files/file-transport.js';
 import { SftpTransportSchema } from './sftp-config-schema.js';
 import { openSftpTransport } from './sftp-transport.js';
 
@@ -57,20 +58,13 @@ function configFor(overrides: Record<string, unknown> = {}) {
   });
 }
 
-async function withTransport<T>(
-  overrides: Record<string, unknown>,
-  use: (t: FileTransport) => Promise<T>,
-): Promise<T> {
-  const transport = await openSftpTransport({
-    config: configFor(overrides),
-    signal: new AbortController().signal,
-    tempDir: dir,
-  });
-  try {
-    return await use(transport);
-  } finally {
-    await transport.close();
-  }
+/** Runs `use` on a transport opened with the test server's config plus `overrides`. */
+function using<T>(overrides: Record<string, unknown>, use: (t: FileTransport) => Promise<T>): Promise<T> {
+  return withTransport(
+    openSftpTransport,
+    { config: configFor(overrides), signal: new AbortController().signal, tempDir: dir },
+    use,
+  );
 }
 
 async function localFile(name: string, content: string): Promise<string> {
@@ -85,15 +79,6 @@ async function remoteFolder(name: string): Promise<string> {
   return path;
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) throw new Error('expected the call to fail');
-  return outcome;
-}
-
 function fieldsOf(err: Error): unknown[] {
   expect(err).toBeInstanceOf(UserError);
   return (err as UserError).issues.map((i) => i.path);
@@ -104,7 +89,7 @@ describe('SFTP transport against OpenSSH sshd', () => {
     const folder = await remoteFolder('password');
     const content = 'profile_id,email\np1,a@example.com\n';
     const path = await localFile('a.csv', content);
-    const result = await withTransport({ path: folder }, (t) => t.put(path, 'Spring_Sale.csv'));
+    const result = await using({ path: folder }, (t) => t.put(path, 'Spring_Sale.csv'));
     expect(result).toEqual({
       location: `sftp://${server.host}:${server.port}${folder}/Spring_Sale.csv`,
       bytes: Buffer.byteLength(content),
@@ -115,7 +100,7 @@ describe('SFTP transport against OpenSSH sshd', () => {
   it('logs in with an OpenSSH private key, checking the host key fingerprint', async () => {
     const folder = await remoteFolder('key');
     const path = await localFile('k.csv', 'key auth\n');
-    await withTransport(
+    await using(
       {
         path: folder,
         password: undefined,
@@ -132,8 +117,8 @@ describe('SFTP transport against OpenSSH sshd', () => {
 
   it('logs in with an encrypted PEM key and its passphrase, and names passphrase when it is wrong', async () => {
     const key = { password: undefined, privateKey: pemKey };
-    await withTransport({ ...key, passphrase: PASSPHRASE }, (t) => t.check());
-    const err = await failureOf(withTransport({ ...key, passphrase: 'not it' }, (t) => t.check()));
+    await using({ ...key, passphrase: PASSPHRASE }, (t) => t.check());
+    const err = await failureOf(using({ ...key, passphrase: 'not it' }, (t) => t.check()));
     expect(fieldsOf(err)).toEqual([['passphrase']]);
     expect(err.message).not.toContain('not it');
   });
@@ -142,7 +127,7 @@ describe('SFTP transport against OpenSSH sshd', () => {
     const folder = await remoteFolder('replace');
     const first = await localFile('first.csv', 'old content, longer than the new\n');
     const second = await localFile('second.csv', 'new\n');
-    await withTransport({ path: folder }, async (t) => {
+    await using({ path: folder }, async (t) => {
       await t.put(first, 'audience.csv');
       await t.put(second, 'audience.csv');
     });
@@ -155,7 +140,7 @@ describe('SFTP transport against OpenSSH sshd', () => {
     // A folder where the file should go: the rename over it fails after the upload.
     await server.sftpBatch([`mkdir ${folder}/audience.csv`]);
     const path = await localFile('f.csv', 'x\n');
-    const err = await failureOf(withTransport({ path: folder }, (t) => t.put(path, 'audience.csv')));
+    const err = await failureOf(using({ path: folder }, (t) => t.put(path, 'audience.csv')));
     expect(err).toBeInstanceOf(DeliveryFailure);
     expect(await server.listRemote(folder)).toEqual(['audience.csv']);
   });
@@ -177,29 +162,29 @@ describe('SFTP transport against OpenSSH sshd', () => {
 
   it('check passes on a writable folder and leaves nothing behind', async () => {
     const folder = await remoteFolder('checked');
-    await withTransport({ path: folder }, (t) => t.check());
+    await using({ path: folder }, (t) => t.check());
     expect(await server.listRemote(folder)).toEqual([]);
   });
 
   it('check names password when the server refuses it, without quoting it', async () => {
-    const err = await failureOf(withTransport({ password: WRONG_PASSWORD }, (t) => t.check()));
+    const err = await failureOf(using({ password: WRONG_PASSWORD }, (t) => t.check()));
     expect(fieldsOf(err)).toEqual([['password']]);
     expect(err.message).not.toContain(WRONG_PASSWORD);
   });
 
   it('refuses a server whose host key differs from the fingerprint, naming hostKeyFingerprint', async () => {
     const other = `SHA256:${'A'.repeat(43)}`;
-    const err = await failureOf(withTransport({ hostKeyFingerprint: other }, (t) => t.check()));
+    const err = await failureOf(using({ hostKeyFingerprint: other }, (t) => t.check()));
     expect(fieldsOf(err)).toEqual([['hostKeyFingerprint']]);
     expect(err.message).toContain(server.hostKeyFingerprint);
   });
 
   it('names path when the folder does not exist, in check and in put', async () => {
     const missing = `${server.root}/no-such-folder`;
-    const err = await failureOf(withTransport({ path: missing }, (t) => t.check()));
+    const err = await failureOf(using({ path: missing }, (t) => t.check()));
     expect(fieldsOf(err)).toEqual([['path']]);
     const path = await localFile('m.csv', 'x\n');
-    const failure = await failureOf(withTransport({ path: missing }, (t) => t.put(path, 'm.csv')));
+    const failure = await failureOf(using({ path: missing }, (t) => t.put(path, 'm.csv')));
     expect(failure).toBeInstanceOf(DeliveryFailure);
     expect((failure as DeliveryFailure).disposition).toBe('refused');
     expect(failure.message).toContain('no-such-folder');
@@ -213,7 +198,7 @@ describe('SFTP transport against OpenSSH sshd', () => {
       (t) => t.put(path, 'r.csv'),
     ];
     for (const attempt of attempts) {
-      const err = await failureOf(withTransport({ port }, attempt));
+      const err = await failureOf(using({ port }, attempt));
       expect(err).toBeInstanceOf(DeliveryFailure);
       expect((err as DeliveryFailure).disposition).toBe('retry');
     }

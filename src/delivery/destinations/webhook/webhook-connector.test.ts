@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseOrThrow, UserError } from '../../../core/index.js';
 import { batchOf } from '../../../test-support/conformance.js';
+import { failureOf } from '../../../test-support/delivery.js';
 import {
   newWebhookSecret,
   startWebhookReceiver,
@@ -34,14 +35,7 @@ function contextFor(input: Record<string, unknown>) {
 
 const ctx = () => contextFor({ url: receiver.url, secret: receiver.secret });
 
-async function failureOf(promise: Promise<unknown>): Promise<DeliveryFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryFailure);
-  return err as DeliveryFailure;
-}
+const deliveryFailure = (promise: Promise<unknown>) => failureOf(promise, DeliveryFailure);
 
 describe('webhook signatures', () => {
   it('match what the standardwebhooks package computes for the same message', () => {
@@ -152,7 +146,7 @@ describe('webhook delivery', () => {
 
   it('is refused (401) when signed with another secret', async () => {
     const wrong = contextFor({ url: receiver.url, secret: newWebhookSecret() });
-    const failure = await failureOf(webhookConnector.deliver(wrong, batchOf(rows)));
+    const failure = await deliveryFailure(webhookConnector.deliver(wrong, batchOf(rows)));
     expect(failure.disposition).toBe('refused');
     expect(failure.details.status).toBe(401);
     expect(failure.message).not.toContain(wrong.config.secret);
@@ -164,7 +158,7 @@ describe('webhook delivery', () => {
     receiver.respond((attempt) => (attempt === 1 ? { status: 503 } : undefined));
     const batch = batchOf(rows, { key: 'run_9:dst_1:0' });
 
-    const failure = await failureOf(webhookConnector.deliver(ctx(), batch));
+    const failure = await deliveryFailure(webhookConnector.deliver(ctx(), batch));
     expect(failure).toMatchObject({ disposition: 'retry', details: { status: 503 } });
     await webhookConnector.deliver(ctx(), batch);
     // A resend after success (the outbox lost the receipt in a crash) is answered but not counted.
@@ -183,11 +177,11 @@ describe('webhook delivery', () => {
     receiver.respond((attempt) =>
       attempt === 1 ? { status: 500 } : { status: 429, headers: { 'retry-after': '7' } },
     );
-    expect(await failureOf(webhookConnector.deliver(ctx(), batchOf(rows)))).toMatchObject({
+    expect(await deliveryFailure(webhookConnector.deliver(ctx(), batchOf(rows)))).toMatchObject({
       disposition: 'retry',
       details: { status: 500 },
     });
-    expect(await failureOf(webhookConnector.deliver(ctx(), batchOf(rows)))).toMatchObject({
+    expect(await deliveryFailure(webhookConnector.deliver(ctx(), batchOf(rows)))).toMatchObject({
       disposition: 'retry',
       details: { status: 429, retryAfterMs: 7000 },
     });
@@ -196,23 +190,23 @@ describe('webhook delivery', () => {
 
   it('reports 410 as gone, which disables the destination', async () => {
     receiver.respond(() => ({ status: 410 }));
-    const failure = await failureOf(webhookConnector.deliver(ctx(), batchOf(rows)));
+    const failure = await deliveryFailure(webhookConnector.deliver(ctx(), batchOf(rows)));
     expect(failure).toMatchObject({ disposition: 'gone', details: { status: 410 } });
   });
 
   it('refuses other 4xx answers', async () => {
     receiver.respond(() => ({ status: 422 }));
-    const failure = await failureOf(webhookConnector.deliver(ctx(), batchOf(rows)));
+    const failure = await deliveryFailure(webhookConnector.deliver(ctx(), batchOf(rows)));
     expect(failure).toMatchObject({ disposition: 'refused', details: { status: 422 } });
   });
 
   it('retries when nothing listens or the connection drops', async () => {
     receiver.respond(() => ({ status: 0 }));
-    expect((await failureOf(webhookConnector.deliver(ctx(), batchOf(rows)))).disposition).toBe('retry');
+    expect((await deliveryFailure(webhookConnector.deliver(ctx(), batchOf(rows)))).disposition).toBe('retry');
 
     const closed = await startWebhookReceiver();
     await closed.close();
-    const failure = await failureOf(
+    const failure = await deliveryFailure(
       webhookConnector.deliver(contextFor({ url: closed.url, secret: closed.secret }), batchOf(rows)),
     );
     expect(failure.disposition).toBe('retry');
@@ -224,7 +218,7 @@ describe('webhook delivery', () => {
     const slow = contextFor({ url: receiver.url, secret: receiver.secret, timeoutMs: 200 });
     const batch = batchOf(rows, { key: 'run_slow:dst:0' });
 
-    const failure = await failureOf(webhookConnector.deliver(slow, batch));
+    const failure = await deliveryFailure(webhookConnector.deliver(slow, batch));
     expect(failure.message).toMatch(/no answer within 200 ms/);
     // The receiver still processes the first request after the sender gave up on it.
     await expect.poll(() => receiver.messages().length, { timeout: 5000 }).toBe(1);
