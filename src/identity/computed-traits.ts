@@ -1,6 +1,7 @@
 import { assertNever, type ComputedTrait, POPULATION_AGGREGATES } from '../core/index.js';
 import {
   type Dialect,
+  dropProfileScope,
   EVENT_PROFILE_ID,
   EVENT_PROFILE_JOIN,
   fillProfileScope,
@@ -52,16 +53,20 @@ export function traitAggregateSql(trait: ComputedTrait, dialect: Dialect, params
 
 /**
  * Computes every trait in one scan of the events, grouped by the profile each event belongs to;
- * `scoped` limits it to the profiles listed in `profile_scope`. RFM scores are quintiles of their
+ * `scope` limits it to the profiles listed under that id in `profile_scope`. RFM scores are quintiles of their
  * base value among every profile that has one: `ceil(5 * k / n)`, where k profiles have a base at
  * most this profile's (ties share a score) and n have one.
  */
-export function computedTraitsSql(traits: readonly ComputedTrait[], dialect: Dialect, scoped: boolean) {
+export function computedTraitsSql(
+  traits: readonly ComputedTrait[],
+  dialect: Dialect,
+  scope: string | undefined,
+) {
   const params: SqlValue[] = [];
   const columns = traits.map((t, i) => `${traitAggregateSql(t, dialect, params)} AS t${i}`);
   const grouped = `SELECT ${EVENT_PROFILE_ID} AS profile_id, ${columns.join(', ')}
     FROM events e ${EVENT_PROFILE_JOIN}
-    WHERE ${scopeFilter(EVENT_PROFILE_ID, scoped)}
+    WHERE ${scopeFilter(EVENT_PROFILE_ID, scope)}
     GROUP BY ${EVENT_PROFILE_ID}`;
   if (!traits.some((t) => POPULATION_AGGREGATES.includes(t.aggregate))) return { sql: grouped, params };
   const ranked = traits.map((t, i) =>
@@ -91,9 +96,9 @@ export class ComputedTraits {
       return { profiles: 0, traits: traits.length };
     }
     const db = this.store.db;
-    if (profileIds !== undefined) await fillProfileScope(db, profileIds);
-    const { sql, params } = computedTraitsSql(traits, db.dialect, profileIds !== undefined);
-    const rows = await db.query(sql, params);
+    const scope = profileIds === undefined ? undefined : await fillProfileScope(db, profileIds);
+    const { sql, params } = computedTraitsSql(traits, db.dialect, scope);
+    const rows = await db.query(sql, params).finally(() => dropProfileScope(db, scope));
     const values = rows.flatMap((r) =>
       traits.map((t, i) => ({ profileId: r.profile_id as string, name: t.name, value: r[`t${i}`] ?? null })),
     );

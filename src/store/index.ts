@@ -34,7 +34,7 @@ export type {
 } from './membership-repository.js';
 export { migrate } from './migrations.js';
 export { PostgresDatabase } from './postgres-database.js';
-export { fillProfileScope, scopeFilter } from './profile-scope.js';
+export { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
 export type { StoredSchedule } from './schedule-repository.js';

@@ -2,7 +2,7 @@ import type { EvaluationMode } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
 import { placeholders, readJson } from './dialect.js';
 import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
-import { fillProfileScope, scopeFilter } from './profile-scope.js';
+import { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 
 /** One entry into or exit from a segment, as the ledger keeps it. */
 export interface LedgerChange {
@@ -263,17 +263,19 @@ export class MembershipRepository {
     profileIds?: readonly string[],
   ): Promise<SegmentEventRow[]> {
     if (names.length === 0) return [];
-    if (profileIds) await fillProfileScope(this.db, profileIds);
+    const scope = profileIds ? await fillProfileScope(this.db, profileIds) : undefined;
     const d = this.db.dialect;
     const columns = paths.map((path, i) => `, ${d.jsonText('e.properties', path)} AS p${i}`).join('');
-    const rows = await this.db.query(
-      `SELECT e.seq, e.message_id, e.event, e.timestamp${columns}, ${EVENT_PROFILE_ID} AS profile_id
+    const rows = await this.db
+      .query(
+        `SELECT e.seq, e.message_id, e.event, e.timestamp${columns}, ${EVENT_PROFILE_ID} AS profile_id
        FROM events e ${EVENT_PROFILE_JOIN}
        WHERE e.seq > $1 AND e.seq <= $2 AND e.event IN (${placeholders(names.length, 3)})
-         AND ${scopeFilter(EVENT_PROFILE_ID, profileIds !== undefined)}
+         AND ${scopeFilter(EVENT_PROFILE_ID, scope)}
        ORDER BY e.seq`,
-      [afterSeq, throughSeq, ...names],
-    );
+        [afterSeq, throughSeq, ...names],
+      )
+      .finally(() => dropProfileScope(this.db, scope));
     return rows.map((r) => {
       const properties: Record<string, unknown> = {};
       paths.forEach((path, i) => {

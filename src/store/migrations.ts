@@ -351,6 +351,15 @@ const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    name: 'profile scopes of their own',
+    statements: () => [
+      // Each use lists its profiles under its own id: concurrent uses shared one list before.
+      `DELETE FROM profile_scope`,
+      `ALTER TABLE profile_scope ADD COLUMN scope_id VARCHAR`,
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

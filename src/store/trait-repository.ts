@@ -2,7 +2,7 @@ import type { ComputedTrait } from '../core/index.js';
 import { NotFoundError, UserError } from '../core/index.js';
 import type { Database } from './database.js';
 import { placeholders, readJson } from './dialect.js';
-import { fillProfileScope } from './profile-scope.js';
+import { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 
 /** Computed trait definitions and their values per profile. */
 export class TraitRepository {
@@ -52,11 +52,11 @@ export class TraitRepository {
       if (profileIds === undefined) {
         await tx.query(`DELETE FROM profile_traits WHERE ${named}`, [...names]);
       } else if (profileIds.length > 0) {
-        await fillProfileScope(tx, profileIds);
-        await tx.query(
-          `DELETE FROM profile_traits WHERE profile_id IN (SELECT profile_id FROM profile_scope) AND ${named}`,
-          [...names],
-        );
+        const scope = await fillProfileScope(tx, profileIds);
+        await tx.query(`DELETE FROM profile_traits WHERE ${scopeFilter('profile_id', scope)} AND ${named}`, [
+          ...names,
+        ]);
+        await dropProfileScope(tx, scope);
       }
       await tx.bulkInsert(
         'profile_traits',
