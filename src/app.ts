@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AudienceSyncService } from './activation/index.js';
+import { AudienceSyncService, CampaignService, ContactPolicyService } from './activation/index.js';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
 import { CONNECTORS } from './delivery/connectors.js';
@@ -42,6 +42,8 @@ export interface RunningApp {
   /** Durable schedules; activations register what runs for their kind of subject. */
   scheduler: Scheduler;
   syncs: AudienceSyncService;
+  campaigns: CampaignService;
+  contactPolicy: ContactPolicyService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -56,6 +58,10 @@ export interface AppOptions {
   delivery?: Partial<Omit<DeliveryEngineOptions, 'log' | 'tempDir'>>;
   /** How often audience syncs read the ledger (default 1 s). */
   syncPollMs?: number;
+  /** The clock of the scheduler and activations (tests move it). */
+  now?: () => Date;
+  /** Leaves the scheduler's timer off: runs start only when `scheduler.tick()` is called (tests). */
+  manualScheduler?: boolean;
 }
 
 /** The composition root: builds the store, the ingest writer and the HTTP server, and starts listening. */
@@ -125,8 +131,11 @@ async function startOnStore(
     engine: { leaseMs: config.delivery.leaseSeconds * 1000, ...options.delivery },
   });
   await delivery.engine?.start();
-  const scheduler = new Scheduler(store, { log });
-  scheduler.start();
+  const now = options.now ?? (() => new Date());
+  const scheduler = new Scheduler(store, { log, now });
+  const contactPolicy = new ContactPolicyService(store, now);
+  const campaigns = new CampaignService(store, segments, delivery, scheduler, { log, now, contactPolicy });
+  if (!options.manualScheduler) scheduler.start();
   const syncs = new AudienceSyncService(store, delivery, {
     log,
     ...(options.syncPollMs ? { pollMs: options.syncPollMs } : {}),
@@ -139,6 +148,8 @@ async function startOnStore(
     segments,
     delivery,
     syncs,
+    campaigns,
+    contactPolicy,
     config,
     version: VERSION,
   });
@@ -156,6 +167,8 @@ async function startOnStore(
     delivery,
     scheduler,
     syncs,
+    campaigns,
+    contactPolicy,
     server,
     url,
     createdAdminKey,

@@ -1,1 +1,8 @@
 export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
+export {
+  type CampaignRunView,
+  CampaignService,
+  type CampaignServiceOptions,
+  type RunCounts,
+} from './campaign-service.js';
+export { ContactPolicyService, type ContactRequest } from './contact-policy.js';

@@ -1,4 +1,5 @@
 export * from './audience-sync-schema.js';
+export * from './campaign-schema.js';
 export {
   type ComputedTrait,
   ComputedTraitSchema,
@@ -6,6 +7,7 @@ export {
   TRAIT_AGGREGATES,
   type TraitAggregate,
 } from './computed-trait-schema.js';
+export * from './contact-policy-schema.js';
 export * from './destination-schema.js';
 export { AuthError, assertNever, type Issue, NotFoundError, RetryableError, UserError } from './errors.js';
 export {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** A time zone name the runtime knows (IANA, e.g. `Europe/Paris`). */
-const TimeZoneSchema = z
+export const TimeZoneSchema = z
   .string()
   .min(1)
   .refine((zone) => {

@@ -2,6 +2,7 @@ import {
   type Condition,
   describeCondition,
   type EvaluationMode,
+  type Issue,
   NotFoundError,
   newId,
   POPULATION_AGGREGATES,
@@ -225,6 +226,13 @@ export class SegmentService {
     if (await this.store.audienceSyncs.usesSegment(id)) {
       throw new UserError('in_use', `segment ${id} is sent by an audience sync: delete the sync first`);
     }
+    const campaign = await this.store.campaigns.usesSegment(id);
+    if (campaign !== undefined) {
+      throw new UserError(
+        'in_use',
+        `segment ${id} is used by campaign ${campaign}: change the campaign first`,
+      );
+    }
     await this.store.segments.delete(id);
     await this.definitionsChanged([]);
   }
@@ -272,6 +280,22 @@ export class SegmentService {
   /** `SELECT segment_id, profile_id` of the members of `ids` at `at`, computed in one statement. */
   membershipSql(ids: readonly string[], at: Date): CompiledSql {
     return this.sqlOf(this.planOf(ids), at);
+  }
+
+  /**
+   * `SELECT segment_id, profile_id` of the profiles that meet unsaved conditions at `at` (each
+   * listed under its `id`), e.g. a campaign's sub-audiences; references to saved segments resolve.
+   */
+  conditionsSql(conditions: readonly { id: string; condition: Condition }[], at: Date): CompiledSql {
+    return this.sqlOf(
+      planSegments(conditions, (ref) => this.segments.get(ref)?.condition),
+      at,
+    );
+  }
+
+  /** Problems with an unsaved condition's references (unknown attributes, events, traits, segments). */
+  conditionIssues(condition: Condition, path: (string | number)[]): Promise<Issue[]> {
+    return referenceIssues(condition, undefined, this.catalog(), path);
   }
 
   private planOf(ids: readonly string[]): SegmentPlan {

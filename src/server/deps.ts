@@ -1,4 +1,4 @@
-import type { AudienceSyncService } from '../activation/index.js';
+import type { AudienceSyncService, CampaignService, ContactPolicyService } from '../activation/index.js';
 import type { Config } from '../config.js';
 import type { Delivery } from '../delivery/index.js';
 import type { IdentityService } from '../identity/index.js';
@@ -14,6 +14,8 @@ export interface ServerDeps {
   segments: SegmentService;
   delivery: Delivery;
   syncs: AudienceSyncService;
+  campaigns: CampaignService;
+  contactPolicy: ContactPolicyService;
   config: Config;
   version: string;
 }

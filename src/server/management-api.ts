@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AuthError } from '../core/index.js';
 import { type ApiRoute, openApiDocument, validateRequest } from './api-routes.js';
+import { campaignRoutes, contactPolicyRoutes } from './campaign-routes.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import type { ServerDeps } from './deps.js';
 import { destinationRoutes } from './destination-routes.js';
@@ -27,6 +28,8 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...destinationRoutes(deps),
     ...deliveryRoutes(deps),
     ...syncRoutes(deps),
+    ...campaignRoutes(deps),
+    ...contactPolicyRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

@@ -1,6 +1,12 @@
 export type { ApiKey } from './api-key-repository.js';
 export type { AttributeSource } from './attribute-repository.js';
 export type { StoredAudienceSync } from './audience-sync-repository.js';
+export type {
+  CampaignMemberRow,
+  RunDeliveryTotals,
+  StoredCampaignRun,
+} from './campaign-repository.js';
+export type { ContactRow } from './contact-repository.js';
 export type { Database, Row, SqlValue, StoreLock } from './database.js';
 export type {
   Claim,

@@ -360,6 +360,73 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE profile_scope ADD COLUMN scope_id VARCHAR`,
     ],
   },
+  {
+    version: 9,
+    name: 'campaigns, destination default attributes, the contact policy and contact log',
+    statements: (d) => [
+      `CREATE TABLE campaigns (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        status VARCHAR NOT NULL,
+        definition ${d.jsonType} NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // One row per run (the id is the campaign and the due time, so a run retried after a crash is the same run).
+      `CREATE TABLE campaign_runs (
+        id VARCHAR PRIMARY KEY,
+        campaign_id VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        due_at TIMESTAMPTZ NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        counts ${d.jsonType},
+        error VARCHAR
+      )`,
+      // What each run did with each newly qualified profile, per destination (NULL for control and unmatched).
+      `CREATE TABLE campaign_members (
+        run_id VARCHAR NOT NULL,
+        campaign_id VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        sub_audience VARCHAR,
+        treatment VARCHAR,
+        destination_id VARCHAR,
+        outcome VARCHAR NOT NULL,
+        reason VARCHAR
+      )`,
+      // The profiles a recurring campaign has handled (sent or held out as control) that were still in its audience at its last run.
+      `CREATE TABLE campaign_audience (
+        campaign_id VARCHAR NOT NULL,
+        profile_id VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL
+      )`,
+      // A destination's default attributes for campaigns: destination field -> source.
+      `CREATE TABLE destination_default_fields (
+        destination_id VARCHAR PRIMARY KEY,
+        fields ${d.jsonType} NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // The workspace's settings by name (the contact policy is one), as JSON.
+      `CREATE TABLE workspace_settings (name VARCHAR PRIMARY KEY, value ${d.jsonType} NOT NULL, updated_at TIMESTAMPTZ NOT NULL)`,
+      // Every contact made, per profile and channel, for frequency caps.
+      `CREATE TABLE contact_log (
+        profile_id VARCHAR NOT NULL,
+        channel VARCHAR NOT NULL,
+        activation_id VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL,
+        contacted_at TIMESTAMPTZ NOT NULL
+      )`,
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE INDEX contact_log_profile ON contact_log (profile_id, channel, contacted_at)`,
+            `CREATE INDEX campaign_runs_campaign ON campaign_runs (campaign_id, due_at)`,
+            `CREATE INDEX campaign_members_run ON campaign_members (run_id)`,
+            `CREATE INDEX campaign_members_campaign ON campaign_members (campaign_id, profile_id)`,
+            `CREATE INDEX campaign_audience_campaign ON campaign_audience (campaign_id, profile_id)`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

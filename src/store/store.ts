@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
 import { AudienceSyncRepository } from './audience-sync-repository.js';
+import { CampaignRepository } from './campaign-repository.js';
+import { ContactRepository } from './contact-repository.js';
 import type { Database } from './database.js';
 import { FilePayloads, TablePayloads } from './delivery-payloads.js';
 import { DeliveryRepository } from './delivery-repository.js';
@@ -41,6 +43,8 @@ export class Store {
   readonly deliveries: DeliveryRepository;
   readonly schedules: ScheduleRepository;
   readonly audienceSyncs: AudienceSyncRepository;
+  readonly campaigns: CampaignRepository;
+  readonly contacts: ContactRepository;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -62,6 +66,8 @@ export class Store {
     this.destinations = new DestinationRepository(db);
     this.schedules = new ScheduleRepository(db);
     this.audienceSyncs = new AudienceSyncRepository(db);
+    this.campaigns = new CampaignRepository(db);
+    this.contacts = new ContactRepository(db);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),
