@@ -290,6 +290,21 @@ describe.each(ENGINES)('campaigns on %s', (engine) => {
       await api<{ runs: { counts: { newlyQualified: number } }[] }>(s, `/campaigns/${campaign.id}/runs`)
     ).runs[0]!;
     expect(run.counts.newlyQualified).toBe(10);
+    const { activations } = await api<{
+      activations: { kind: string; name: string; status: string; counts: Record<string, number> }[];
+    }>(s, '/activations?kind=campaign');
+    expect(activations.map((a) => [a.name, a.status])).toEqual([
+      ['Once', 'completed'],
+      ['Winter renamed', 'cancelled'],
+    ]);
+    expect(activations[0]!.counts).toMatchObject({ newlyQualified: 10 });
+    await eventually('the once campaign delivered', async () => {
+      const list = await api<{ activations: { name: string; counts: Record<string, number> }[] }>(
+        s,
+        '/activations',
+      );
+      return list.activations.find((a) => a.name === 'Once')!.counts.sent === 10 ? true : undefined;
+    });
     // Completed, it can be edited and launched again.
     const again = await api<{ status: string }>(s, `/campaigns/${campaign.id}/launch`, { method: 'POST' });
     expect(again.status).toBe('scheduled');

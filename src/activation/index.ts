@@ -1,3 +1,9 @@
+export {
+  ACTIVATION_KINDS,
+  type ActivationKind,
+  type ActivationSummary,
+  listActivations,
+} from './activation-list.js';
 export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
 export {
   type CampaignRunView,

@@ -279,6 +279,40 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
     }
   });
 
+  it('saves campaign drafts, refuses a launch naming every problem, lists activations and sets the contact policy', async () => {
+    const segments = JSON.parse((await sluice('segments', 'list')).stdout) as { id: string; name: string }[];
+    const anns = segments.find((x) => x.name === 'Anns')!;
+    const draft = {
+      name: 'Ann news',
+      include: [anns.id, 'seg_gone'],
+      subAudiences: [{ name: 'All', treatments: [{ name: 'T', percent: 90 }], control: { percent: 10 } }],
+    };
+    const created = await sluice('campaigns', 'create', '--json', JSON.stringify(draft));
+    expect(created.code, created.stderr).toBe(0);
+    const campaign = JSON.parse(created.stdout) as { id: string; status: string };
+    expect(campaign.status).toBe('draft');
+    const launch = await sluice('campaigns', 'launch', campaign.id);
+    expect(launch.code).toBe(1);
+    expect(launch.stderr).toMatch(/include\.1: no segment seg_gone \(and 1 more\)/);
+    const shown = JSON.parse((await sluice('campaigns', 'show', campaign.id)).stdout) as {
+      problems: { path: (string | number)[] }[];
+    };
+    expect(shown.problems.map((p) => p.path.join('.'))).toEqual([
+      'include.1',
+      'subAudiences.0.treatments.0.destinations',
+    ]);
+    const listed = await sluice('activations', '--kind', 'campaign');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/Ann news.*draft/);
+
+    const badPolicy = await sluice('contact-policy', 'set', '--json', '{"frequencyCaps":[{"channel":"email","max":0}]}');
+    expect(badPolicy.code).toBe(1);
+    expect(badPolicy.stderr).toMatch(/frequencyCaps\.0\.max/);
+    const policy = { frequencyCaps: [{ channel: 'email', max: 2, per: { amount: 7, unit: 'days' } }] };
+    expect((await sluice('contact-policy', 'set', '--json', JSON.stringify(policy))).code).toBe(0);
+    expect(JSON.parse((await sluice('contact-policy', 'show')).stdout)).toEqual(policy);
+  });
+
   it('says what to do when another process holds the DuckDB store', async () => {
     const store = await openStore({ dataDir });
     try {

@@ -12,23 +12,23 @@ export function withDelivery<T>(
   opts: Record<string, unknown>,
   fn: (delivery: Delivery, store: Store) => Promise<T>,
 ) {
+  return withStore(opts, async (store) => fn(await deliveryOn(store, opts), store));
+}
+
+/** Delivery over an open store, without workers. */
+export function deliveryOn(store: Store, opts: Record<string, unknown>): Promise<Delivery> {
   const config = configFrom(opts);
-  return withStore(opts, async (store) =>
-    fn(
-      await openDelivery(store, {
-        dataDir: config.dataDir,
-        secretKey: config.secretKey,
-        connectors: CONNECTORS,
-        log: { info: (m) => console.error(m), error: (m) => console.error(m) },
-        workers: false,
-      }),
-      store,
-    ),
-  );
+  return openDelivery(store, {
+    dataDir: config.dataDir,
+    secretKey: config.secretKey,
+    connectors: CONNECTORS,
+    log: { info: (m) => console.error(m), error: (m) => console.error(m) },
+    workers: false,
+  });
 }
 
 /** A JSON document from `--file` or `--json`. */
-async function jsonFrom(opts: { file?: string; json?: string }): Promise<unknown> {
+export async function jsonFrom(opts: { file?: string; json?: string }): Promise<unknown> {
   const text = opts.file !== undefined ? await readFile(opts.file, 'utf8') : opts.json;
   if (text === undefined)
     throw new UserError('missing_definition', 'give the JSON with --file <path> or --json <json>');

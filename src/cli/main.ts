@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.js';
 import { UserError } from '../core/index.js';
+import { registerCampaignCommands } from './campaign-commands.js';
 import { registerDeliveryCommands } from './delivery-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDestinationCommands } from './destination-commands.js';
@@ -25,6 +26,7 @@ registerIdentityCommands(program);
 registerSegmentCommands(program);
 registerDestinationCommands(program);
 registerDeliveryCommands(program);
+registerCampaignCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,7 +11,7 @@ import { withStore } from './source-commands.js';
  * Opens the segments of the store for one command, after stitching what is not yet stitched (a
  * process that is not the identity writer, beside a server on PostgreSQL, leaves that to it).
  */
-function withSegments<T>(
+export function withSegments<T>(
   opts: Record<string, unknown>,
   fn: (segments: SegmentService, store: Store) => Promise<T>,
 ) {

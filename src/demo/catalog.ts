@@ -117,6 +117,22 @@ export const EMAIL_DOMAINS = [
 ] as const;
 
 /** City, state code, state name, ZIP prefix, IANA time zone, area code. */
+/** Street names for demo postal addresses. */
+export const STREETS = [
+  'Main St',
+  'Oak Ave',
+  'Maple Dr',
+  'Cedar Ln',
+  'Park Blvd',
+  'Elm St',
+  'Lakeview Rd',
+  'Hillcrest Way',
+  'Sunset Ave',
+  'River Rd',
+  'Washington St',
+  'Pine Ct',
+];
+
 export const CITIES = [
   ['San Francisco', 'CA', 'California', '941', 'America/Los_Angeles', '415'],
   ['Los Angeles', 'CA', 'California', '900', 'America/Los_Angeles', '213'],

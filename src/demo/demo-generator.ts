@@ -7,6 +7,7 @@ import {
   PAGES,
   PRODUCTS,
   type Product,
+  STREETS,
   USER_AGENTS,
 } from './catalog.js';
 import { messyEmail, messyPhone, typoEmail } from './messy-identifiers.js';
@@ -110,6 +111,9 @@ export async function generateDemo(
         attributes: {
           first_name: c.first,
           last_name: c.last,
+          // Derived from the customer number, not drawn: the rest of the demo stays as it was.
+          address: `${100 + ((n * 7919) % 9900)} ${STREETS[n % STREETS.length]}`,
+          ...(n % 5 === 0 ? { address2: `Apt ${1 + (n % 40)}` } : {}),
           city: c.city[0],
           state: rng.chance(0.3) ? c.city[2] : c.city[1],
           postal_code: `${c.city[3]}${String(rng.int(0, 99)).padStart(2, '0')}${rng.chance(0.2) ? `-${rng.int(1000, 9999)}` : ''}`,

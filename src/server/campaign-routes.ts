@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACTIVATION_KINDS, listActivations } from '../activation/index.js';
 import {
   CampaignDefinitionSchema,
   ContactPolicySchema,
@@ -141,6 +142,25 @@ export function contactPolicyRoutes({ contactPolicy }: ServerDeps) {
       tag: 'activations',
       body: ContactPolicySchema,
       handler: async ({ body }) => inBody(() => contactPolicy.set(body)),
+    }),
+  ];
+}
+
+/** Every activation in one list. */
+export function activationRoutes({ store }: ServerDeps) {
+  return [
+    route({
+      method: 'get',
+      path: '/activations',
+      summary:
+        'Campaigns, audience syncs and orchestrations in one list: status, last run, next run and counts',
+      tag: 'activations',
+      query: z.object({ kind: z.enum(ACTIVATION_KINDS).optional(), status: z.string().optional() }),
+      handler: async ({ query }) => ({
+        activations: (await listActivations(store)).filter(
+          (a) => (!query.kind || a.kind === query.kind) && (!query.status || a.status === query.status),
+        ),
+      }),
     }),
   ];
 }

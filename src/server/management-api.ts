@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AuthError } from '../core/index.js';
 import { type ApiRoute, openApiDocument, validateRequest } from './api-routes.js';
-import { campaignRoutes, contactPolicyRoutes } from './campaign-routes.js';
+import { activationRoutes, campaignRoutes, contactPolicyRoutes } from './campaign-routes.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import type { ServerDeps } from './deps.js';
 import { destinationRoutes } from './destination-routes.js';
@@ -30,6 +30,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...syncRoutes(deps),
     ...campaignRoutes(deps),
     ...contactPolicyRoutes(deps),
+    ...activationRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

@@ -435,6 +435,28 @@ export class DeliveryRepository {
     return counts;
   }
 
+  /** Rows per activation: waiting or being sent, accepted by the destination, and dead-lettered. */
+  async activationTotals(): Promise<Map<string, { queued: number; sent: number; failed: number }>> {
+    const rows = await this.db.query<{
+      activation_id: string;
+      status: DeliveryStatus;
+      n: number;
+      accepted: number | null;
+    }>(
+      `SELECT activation_id, status, sum(row_count) AS n, sum(accepted) AS accepted
+       FROM deliveries GROUP BY activation_id, status`,
+    );
+    const out = new Map<string, { queued: number; sent: number; failed: number }>();
+    for (const r of rows) {
+      const totals = out.get(r.activation_id) ?? { queued: 0, sent: 0, failed: 0 };
+      out.set(r.activation_id, totals);
+      if (r.status === 'delivered') totals.sent += Number(r.accepted ?? 0);
+      else if (r.status === 'dead') totals.failed += Number(r.n);
+      else totals.queued += Number(r.n);
+    }
+    return out;
+  }
+
   /** Whether a destination still has deliveries to send (it cannot be deleted then). */
   async hasWork(destinationId: string): Promise<boolean> {
     const rows = await this.db.query(
