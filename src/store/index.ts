@@ -33,6 +33,11 @@ export type {
   SegmentEventRow,
 } from './membership-repository.js';
 export { migrate } from './migrations.js';
+export type {
+  OrchestrationRun,
+  OrchestrationRunStatus,
+  StoredOrchestration,
+} from './orchestration-repository.js';
 export { PostgresDatabase } from './postgres-database.js';
 export { postgresWorkspaceNames } from './postgres-workspace-query.js';
 export { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';

@@ -15,6 +15,7 @@ import { ImportRepository } from './import-repository.js';
 import { MatchRepository } from './match-repository.js';
 import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
+import { OrchestrationRepository } from './orchestration-repository.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { PostgresWorkspaceQueries } from './postgres-workspace-query.js';
 import { RecordRepository } from './record-repository.js';
@@ -44,6 +45,7 @@ export class Store {
   readonly deliveries: DeliveryRepository;
   readonly schedules: ScheduleRepository;
   readonly audienceSyncs: AudienceSyncRepository;
+  readonly orchestrations: OrchestrationRepository;
   /** Read-only SQL over the workspace views (orchestrations). */
   readonly workspaceQueries: WorkspaceQueries;
 
@@ -67,6 +69,7 @@ export class Store {
     this.destinations = new DestinationRepository(db);
     this.schedules = new ScheduleRepository(db);
     this.audienceSyncs = new AudienceSyncRepository(db);
+    this.orchestrations = new OrchestrationRepository(db);
     this.workspaceQueries =
       db instanceof PostgresDatabase
         ? new PostgresWorkspaceQueries(db)
