@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AudienceSyncService } from './activation/index.js';
+import { AudienceSyncService, OrchestrationService } from './activation/index.js';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
 import { CONNECTORS } from './delivery/connectors.js';
@@ -42,6 +42,7 @@ export interface RunningApp {
   /** Durable schedules; activations register what runs for their kind of subject. */
   scheduler: Scheduler;
   syncs: AudienceSyncService;
+  orchestrations: OrchestrationService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -126,6 +127,7 @@ async function startOnStore(
   });
   await delivery.engine?.start();
   const scheduler = new Scheduler(store, { log });
+  const orchestrations = new OrchestrationService(store, delivery, scheduler, { log });
   scheduler.start();
   const syncs = new AudienceSyncService(store, delivery, {
     log,
@@ -139,6 +141,7 @@ async function startOnStore(
     segments,
     delivery,
     syncs,
+    orchestrations,
     config,
     version: VERSION,
   });
@@ -156,6 +159,7 @@ async function startOnStore(
     delivery,
     scheduler,
     syncs,
+    orchestrations,
     server,
     url,
     createdAdminKey,

@@ -28,7 +28,7 @@ export function withDelivery<T>(
 }
 
 /** A JSON document from `--file` or `--json`. */
-async function jsonFrom(opts: { file?: string; json?: string }): Promise<unknown> {
+export async function jsonFrom(opts: { file?: string; json?: string }): Promise<unknown> {
   const text = opts.file !== undefined ? await readFile(opts.file, 'utf8') : opts.json;
   if (text === undefined)
     throw new UserError('missing_definition', 'give the JSON with --file <path> or --json <json>');

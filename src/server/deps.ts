@@ -1,4 +1,4 @@
-import type { AudienceSyncService } from '../activation/index.js';
+import type { AudienceSyncService, OrchestrationService } from '../activation/index.js';
 import type { Config } from '../config.js';
 import type { Delivery } from '../delivery/index.js';
 import type { IdentityService } from '../identity/index.js';
@@ -14,6 +14,7 @@ export interface ServerDeps {
   segments: SegmentService;
   delivery: Delivery;
   syncs: AudienceSyncService;
+  orchestrations: OrchestrationService;
   config: Config;
   version: string;
 }

@@ -10,6 +10,7 @@ import { eventRoutes } from './event-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { importRoutes } from './import-routes.js';
 import { keyRoutes } from './key-routes.js';
+import { orchestrationRoutes } from './orchestration-routes.js';
 import { profileRoutes } from './profile-routes.js';
 import { segmentRoutes } from './segment-routes.js';
 import { sourceRoutes } from './source-routes.js';
@@ -27,6 +28,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...destinationRoutes(deps),
     ...deliveryRoutes(deps),
     ...syncRoutes(deps),
+    ...orchestrationRoutes(deps),
     ...keyRoutes(deps),
   ];
 }
