@@ -51,6 +51,8 @@ export class DuckDBWorkspaceQueries implements WorkspaceQueries {
     consume: (columns: string[], pages: AsyncIterable<Cell[][]>) => Promise<T>,
   ): Promise<T> {
     return this.prepared(sql, options.timeoutMs, async (session, columns, statement) => {
+      // Starting the stream runs the query (a sort, say, to the end): not for the columns alone.
+      if (options.limit === 0) return consume(columns, (async function* () {})());
       const result = await session.timed(statement.stream());
       const types = result.columnTypes().map((t) => t.typeId);
       const chunks = result.yieldRowsJs()[Symbol.asyncIterator]();
@@ -91,7 +93,7 @@ export class DuckDBWorkspaceQueries implements WorkspaceQueries {
       await connection.run('BEGIN TRANSACTION READ ONLY');
       const statements = await session.timed(connection.extractStatements(text));
       if (statements.count !== 1) throw notReadOnly(`found ${statements.count} statements, not one`);
-      await this.check(connection, text);
+      await this.check(session, connection, text);
       const statement = await session.timed(connection.prepare(text));
       if (statement.statementType !== StatementType.SELECT) {
         throw notReadOnly(`found a ${StatementType[statement.statementType]} statement`);
@@ -105,8 +107,10 @@ export class DuckDBWorkspaceQueries implements WorkspaceQueries {
   }
 
   /** Refuses, by DuckDB's parse tree, a query that is not a SELECT or names anything but the views. */
-  private async check(connection: DuckDBConnection, text: string): Promise<void> {
-    const parsed = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [text]);
+  private async check(session: Session, connection: DuckDBConnection, text: string): Promise<void> {
+    const parsed = await session.timed(
+      connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [text]),
+    );
     const tree = JSON.parse(String(parsed.getRowObjectsJS()[0]!.tree)) as {
       error: boolean;
       error_type?: string;
