@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AudienceSyncService, CampaignService, ContactPolicyService } from './activation/index.js';
+import {
+  AudienceSyncService,
+  CampaignService,
+  ContactPolicyService,
+  OrchestrationService,
+} from './activation/index.js';
 import type { Config } from './config.js';
 import { UserError } from './core/index.js';
 import { CONNECTORS } from './delivery/connectors.js';
@@ -44,6 +49,7 @@ export interface RunningApp {
   syncs: AudienceSyncService;
   campaigns: CampaignService;
   contactPolicy: ContactPolicyService;
+  orchestrations: OrchestrationService;
   server: Server;
   url: string;
   /** The admin key made on this first start, if one was (it is printed once). */
@@ -135,6 +141,7 @@ async function startOnStore(
   const scheduler = new Scheduler(store, { log, now });
   const contactPolicy = new ContactPolicyService(store, now);
   const campaigns = new CampaignService(store, segments, delivery, scheduler, { log, now, contactPolicy });
+  const orchestrations = new OrchestrationService(store, delivery, scheduler, { log, now });
   if (!options.manualScheduler) scheduler.start();
   const syncs = new AudienceSyncService(store, delivery, {
     log,
@@ -150,6 +157,7 @@ async function startOnStore(
     syncs,
     campaigns,
     contactPolicy,
+    orchestrations,
     config,
     version: VERSION,
   });
@@ -169,6 +177,7 @@ async function startOnStore(
     syncs,
     campaigns,
     contactPolicy,
+    orchestrations,
     server,
     url,
     createdAdminKey,

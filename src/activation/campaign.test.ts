@@ -244,6 +244,18 @@ describe.each(ENGINES)('campaigns on %s', (engine) => {
       const g = groupOf(sub as never, assignmentPoint(draft.id, profileId));
       expect(g === 'control' ? 'control' : sub.treatments[g]!.name).toBe(treatment);
     }
+    // Orchestrations read the same run records through their views.
+    const fromViews = await api<{ rows: { outcome: string; n: number }[] }>(s, '/orchestrations/preview', {
+      method: 'POST',
+      body: {
+        query: `SELECT m.outcome, count(*) AS n FROM campaign_members m JOIN campaign_runs r ON r.run_id = m.run_id
+                WHERE r.campaign_name = 'Winter renamed' GROUP BY m.outcome ORDER BY m.outcome`,
+      },
+    });
+    expect(fromViews.rows.map((r) => [r.outcome, Number(r.n)])).toEqual([
+      ['control', control.length + secondControl.length],
+      ['sent', sent.length + secondSent.length],
+    ]);
     const status = await api<{ status: string; name: string }>(s, `/campaigns/${draft.id}`);
     expect(status).toMatchObject({ status: 'scheduled', name: 'Winter renamed' });
 

@@ -12,3 +12,9 @@ export {
   type RunCounts,
 } from './campaign-service.js';
 export { ContactPolicyService, type ContactRequest } from './contact-policy.js';
+export {
+  type OrchestrationOptions,
+  OrchestrationService,
+  type OrchestrationView,
+  type QueryPreview,
+} from './orchestration-service.js';

@@ -305,7 +305,12 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toMatch(/Ann news.*draft/);
 
-    const badPolicy = await sluice('contact-policy', 'set', '--json', '{"frequencyCaps":[{"channel":"email","max":0}]}');
+    const badPolicy = await sluice(
+      'contact-policy',
+      'set',
+      '--json',
+      '{"frequencyCaps":[{"channel":"email","max":0}]}',
+    );
     expect(badPolicy.code).toBe(1);
     expect(badPolicy.stderr).toMatch(/frequencyCaps\.0\.max/);
     const policy = { frequencyCaps: [{ channel: 'email', max: 2, per: { amount: 7, unit: 'days' } }] };

@@ -8,6 +8,7 @@ import { registerDestinationCommands } from './destination-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerOrchestrationCommands } from './orchestration-commands.js';
 import { registerSegmentCommands } from './segment-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSourceCommands } from './source-commands.js';
@@ -27,6 +28,7 @@ registerSegmentCommands(program);
 registerDestinationCommands(program);
 registerDeliveryCommands(program);
 registerCampaignCommands(program);
+registerOrchestrationCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -41,6 +41,7 @@ export {
   ProfileMappingSchema,
 } from './import-mapping-schema.js';
 export * from './matching-schema.js';
+export * from './orchestration-schema.js';
 export * from './schedule-schema.js';
 export { SeededRandom, seededRandom } from './seeded-random.js';
 export * from './segment-schema.js';

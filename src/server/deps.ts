@@ -1,4 +1,9 @@
-import type { AudienceSyncService, CampaignService, ContactPolicyService } from '../activation/index.js';
+import type {
+  AudienceSyncService,
+  CampaignService,
+  ContactPolicyService,
+  OrchestrationService,
+} from '../activation/index.js';
 import type { Config } from '../config.js';
 import type { Delivery } from '../delivery/index.js';
 import type { IdentityService } from '../identity/index.js';
@@ -16,6 +21,7 @@ export interface ServerDeps {
   syncs: AudienceSyncService;
   campaigns: CampaignService;
   contactPolicy: ContactPolicyService;
+  orchestrations: OrchestrationService;
   config: Config;
   version: string;
 }

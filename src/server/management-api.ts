@@ -11,6 +11,7 @@ import { eventRoutes } from './event-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { importRoutes } from './import-routes.js';
 import { keyRoutes } from './key-routes.js';
+import { orchestrationRoutes } from './orchestration-routes.js';
 import { profileRoutes } from './profile-routes.js';
 import { segmentRoutes } from './segment-routes.js';
 import { sourceRoutes } from './source-routes.js';
@@ -31,6 +32,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...campaignRoutes(deps),
     ...contactPolicyRoutes(deps),
     ...activationRoutes(deps),
+    ...orchestrationRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

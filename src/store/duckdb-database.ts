@@ -17,6 +17,8 @@ export class DuckDBDatabase implements Database {
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
   private readonly all: DuckDBConnection[] = [];
+  /** Connections outside the pool (`connectAlone`), closed by their users. */
+  private readonly alone = new Set<DuckDBConnection>();
   private closed = false;
   private readonly sequences = new Map<SequencedTable, number>();
   private readonly appends = new Map<SequencedTable, Promise<void>>();
@@ -149,13 +151,34 @@ export class DuckDBDatabase implements Database {
     }
   }
 
+  /**
+   * A connection of its own, outside the pool, for work that changes its session (a search path,
+   * a read-only transaction) or may be interrupted; `close` ends it, and whatever it left open.
+   */
+  async connectAlone(): Promise<{ connection: DuckDBConnection; close(): void }> {
+    if (this.closed) throw new Error('the DuckDB store is closed');
+    const connection = await this.instance.connect();
+    this.alone.add(connection);
+    await connection.run("SET TimeZone = 'UTC'");
+    return {
+      connection,
+      close: () => {
+        if (this.alone.delete(connection)) connection.closeSync();
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Work on connections of their own is read-only (workspace queries): stopped, not waited for.
+    for (const c of this.alone) c.interrupt();
     // Queries under way finish first (at most 30 s): closing under them would crash the process.
-    for (let i = 0; this.idle.length < this.all.length && i < 600; i++) {
+    for (let i = 0; (this.idle.length < this.all.length || this.alone.size > 0) && i < 600; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    for (const c of this.alone) c.closeSync();
+    this.alone.clear();
     for (const c of this.all) c.closeSync();
     this.instance.closeSync();
   }

@@ -39,7 +39,13 @@ export type {
   SegmentEventRow,
 } from './membership-repository.js';
 export { migrate } from './migrations.js';
+export type {
+  OrchestrationRun,
+  OrchestrationRunStatus,
+  StoredOrchestration,
+} from './orchestration-repository.js';
 export { PostgresDatabase } from './postgres-database.js';
+export { postgresWorkspaceNames } from './postgres-workspace-query.js';
 export { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 export type { ProfileRecord } from './record-repository.js';
 export type { Reject } from './reject-repository.js';
@@ -48,3 +54,5 @@ export type { StoredSegment } from './segment-repository.js';
 export type { SourceStats } from './stats-repository.js';
 export { storableJson, storableText } from './storable-text.js';
 export { openStore, Store, type StoreOptions } from './store.js';
+export type { Cell, ReadOptions, WorkspaceQueries } from './workspace-query.js';
+export { WORKSPACE_VIEWS, type WorkspaceView } from './workspace-views.js';

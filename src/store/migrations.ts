@@ -427,6 +427,43 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 10,
+    name: 'orchestrations and their runs',
+    statements: (d) => [
+      // `columns`: the query's output columns when it was last checked or run (for data-usage policies).
+      `CREATE TABLE orchestrations (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        query VARCHAR NOT NULL,
+        destination_id VARCHAR NOT NULL,
+        schedule ${d.jsonType} NOT NULL,
+        skip_unchanged BOOLEAN NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        columns ${d.jsonType} NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // One row per due time (`id` says which: `<orchestration>.<due time>`), so a repeated run
+      // finds its row. `run_id`: the outbox run its rows went out under; NULL when nothing was enqueued.
+      `CREATE TABLE orchestration_runs (
+        id VARCHAR PRIMARY KEY,
+        orchestration_id VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        due_at TIMESTAMPTZ NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        row_count BIGINT,
+        result_hash VARCHAR,
+        skipped BOOLEAN NOT NULL,
+        error VARCHAR,
+        run_id VARCHAR
+      )`,
+      ...(d.name === 'postgres'
+        ? [`CREATE INDEX orchestration_runs_orchestration ON orchestration_runs (orchestration_id, due_at)`]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

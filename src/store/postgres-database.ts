@@ -142,6 +142,22 @@ export class PostgresDatabase implements Database {
     }
   }
 
+  /**
+   * A connection of its own for work that may leave state in its session (session settings,
+   * advisory locks): `close` ends the connection instead of returning it to the pool.
+   */
+  async connectAlone(): Promise<{ client: pg.PoolClient; close(): void }> {
+    const client = await this.pool.connect();
+    let open = true;
+    return {
+      client,
+      close: () => {
+        if (open) client.release(true);
+        open = false;
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.client !== this.pool) return;
     // Locks still held end with their sessions.

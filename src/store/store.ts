@@ -10,13 +10,16 @@ import { FilePayloads, TablePayloads } from './delivery-payloads.js';
 import { DeliveryRepository } from './delivery-repository.js';
 import { DestinationRepository } from './destination-repository.js';
 import { DuckDBDatabase } from './duckdb-database.js';
+import { DuckDBWorkspaceQueries } from './duckdb-workspace-query.js';
 import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
 import { MatchRepository } from './match-repository.js';
 import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
+import { OrchestrationRepository } from './orchestration-repository.js';
 import { PostgresDatabase } from './postgres-database.js';
+import { PostgresWorkspaceQueries } from './postgres-workspace-query.js';
 import { RecordRepository } from './record-repository.js';
 import { RejectRepository } from './reject-repository.js';
 import { ScheduleRepository } from './schedule-repository.js';
@@ -24,6 +27,7 @@ import { SegmentRepository } from './segment-repository.js';
 import { SourceRepository } from './source-repository.js';
 import { type SourceStats, sourceStats } from './stats-repository.js';
 import { TraitRepository } from './trait-repository.js';
+import type { WorkspaceQueries } from './workspace-query.js';
 
 /** Everything Sluice keeps, whichever engine holds it. */
 export class Store {
@@ -45,6 +49,9 @@ export class Store {
   readonly audienceSyncs: AudienceSyncRepository;
   readonly campaigns: CampaignRepository;
   readonly contacts: ContactRepository;
+  readonly orchestrations: OrchestrationRepository;
+  /** Read-only SQL over the workspace views (orchestrations). */
+  readonly workspaceQueries: WorkspaceQueries;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -68,6 +75,11 @@ export class Store {
     this.audienceSyncs = new AudienceSyncRepository(db);
     this.campaigns = new CampaignRepository(db);
     this.contacts = new ContactRepository(db);
+    this.orchestrations = new OrchestrationRepository(db);
+    this.workspaceQueries =
+      db instanceof PostgresDatabase
+        ? new PostgresWorkspaceQueries(db)
+        : new DuckDBWorkspaceQueries(db as DuckDBDatabase);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),

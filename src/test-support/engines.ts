@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, postgresWorkspaceNames, type Store } from '../store/index.js';
 
 export const ENGINES = ['duckdb', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -63,7 +63,12 @@ async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
+    // Orchestration queries made a schema of views and a reader role beside the store's schema.
+    const database = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
+    const { views, role } = postgresWorkspaceNames(database, schema);
+    await client.query(`DROP SCHEMA IF EXISTS "${views}" CASCADE`);
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.query(`DROP ROLE IF EXISTS "${role}"`);
   } finally {
     await client.end();
   }
