@@ -63,5 +63,19 @@ export async function listActivations(store: Store): Promise<ActivationSummary[]
       counts: { ...rows(sync.id), members: await store.memberships.count(sync.segmentId) },
     });
   }
+  for (const o of await store.orchestrations.list()) {
+    const run = (await store.orchestrations.runs(o.id, 1))[0];
+    list.push({
+      kind: 'orchestration',
+      id: o.id,
+      name: o.name,
+      status: o.enabled ? 'scheduled' : 'disabled',
+      lastRunAt: run?.startedAt,
+      lastRunStatus: run ? (run.skipped ? 'skipped' : run.status) : undefined,
+      nextRunAt: o.enabled ? nextOf('orchestration', o.id) : undefined,
+      lastError: run?.error,
+      counts: { ...rows(o.id), ...(run?.rowCount !== undefined ? { lastRows: run.rowCount } : {}) },
+    });
+  }
   return list.sort((a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
 }

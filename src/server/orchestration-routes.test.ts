@@ -182,6 +182,20 @@ describe.each(ENGINES)('the orchestrations API on %s', (engine) => {
       `/deliveries?run=${encodeURIComponent(run.runId)}`,
     );
     expect(deliveries).toHaveLength(1);
+    const listed = await eventually('the activations list to count the sent rows', async () => {
+      const { activations } = await api<{
+        activations: { id: string; kind: string; counts: Record<string, number> }[];
+      }>(s, '/activations?kind=orchestration');
+      const mine = activations.find((a) => a.id === orchestration.id);
+      return mine?.counts.sent === 2 ? mine : undefined;
+    });
+    expect(listed).toMatchObject({
+      kind: 'orchestration',
+      status: 'scheduled',
+      lastRunStatus: 'succeeded',
+      nextRunAt: '2099-01-01T00:00:00.000Z',
+      counts: { lastRows: 2, failed: 0 },
+    });
 
     const deleted = await fetch(`${s.url}/api/orchestrations/${orchestration.id}`, {
       method: 'DELETE',

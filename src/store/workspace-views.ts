@@ -66,7 +66,10 @@ FROM ${table('segment_members')} m JOIN ${table('segments')} s ON s.id = m.segme
     name: 'campaign_runs',
     description:
       'One row per campaign run: run_id, campaign_id, campaign_name, status, due_at, started_at, finished_at, counts (JSON: qualified, excluded, newlyQualified, per sub-audience and group), error',
-    sql: (_d, table) => `SELECT r.id AS run_id, r.campaign_id, c.name AS campaign_name, r.status, r.due_at, r.started_at,
+    sql: (
+      _d,
+      table,
+    ) => `SELECT r.id AS run_id, r.campaign_id, c.name AS campaign_name, r.status, r.due_at, r.started_at,
   r.finished_at, r.counts, r.error
 FROM ${table('campaign_runs')} r LEFT JOIN ${table('campaigns')} c ON c.id = r.campaign_id`,
   },
@@ -74,7 +77,10 @@ FROM ${table('campaign_runs')} r LEFT JOIN ${table('campaigns')} c ON c.id = r.c
     name: 'campaign_members',
     description:
       'What each campaign run did with each newly qualified profile: run_id, campaign_id, profile_id, sub_audience, treatment (control for the control group), destination_id, outcome (sent, control, suppressed, held, unmatched), reason',
-    sql: (_d, table) => `SELECT run_id, campaign_id, profile_id, sub_audience, treatment, destination_id, outcome, reason
+    sql: (
+      _d,
+      table,
+    ) => `SELECT run_id, campaign_id, profile_id, sub_audience, treatment, destination_id, outcome, reason
 FROM ${table('campaign_members')}`,
   },
 ];
