@@ -1,1 +1,9 @@
 export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
+export {
+  ConsentSuppression,
+  type ConsentView,
+  PolicyChecker,
+  PolicyService,
+  policyError,
+  type SuppressionReason,
+} from './governance/index.js';

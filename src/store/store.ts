@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
 import { AudienceSyncRepository } from './audience-sync-repository.js';
+import { ConsentRepository } from './consent-repository.js';
 import type { Database } from './database.js';
 import { FilePayloads, TablePayloads } from './delivery-payloads.js';
 import { DeliveryRepository } from './delivery-repository.js';
@@ -11,9 +12,11 @@ import { DuckDBDatabase } from './duckdb-database.js';
 import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
+import { LabelRepository } from './label-repository.js';
 import { MatchRepository } from './match-repository.js';
 import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
+import { PolicyRepository } from './policy-repository.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { RecordRepository } from './record-repository.js';
 import { RejectRepository } from './reject-repository.js';
@@ -41,6 +44,9 @@ export class Store {
   readonly deliveries: DeliveryRepository;
   readonly schedules: ScheduleRepository;
   readonly audienceSyncs: AudienceSyncRepository;
+  readonly consent: ConsentRepository;
+  readonly labels: LabelRepository;
+  readonly policies: PolicyRepository;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -62,6 +68,9 @@ export class Store {
     this.destinations = new DestinationRepository(db);
     this.schedules = new ScheduleRepository(db);
     this.audienceSyncs = new AudienceSyncRepository(db);
+    this.consent = new ConsentRepository(db);
+    this.labels = new LabelRepository(db);
+    this.policies = new PolicyRepository(db);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),
