@@ -4,6 +4,7 @@ import { UserError } from '../core/index.js';
 import { registerDeliveryCommands } from './delivery-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDestinationCommands } from './destination-commands.js';
+import { registerLabelCommands, registerPolicyCommands } from './governance-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
@@ -25,6 +26,8 @@ registerIdentityCommands(program);
 registerSegmentCommands(program);
 registerDestinationCommands(program);
 registerDeliveryCommands(program);
+registerLabelCommands(program);
+registerPolicyCommands(program);
 
 try {
   await program.parseAsync(process.argv);
