@@ -1,4 +1,8 @@
-export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
+export {
+  type AudienceSyncOptions,
+  AudienceSyncService,
+  type AudienceSyncView,
+} from './audience-sync-service.js';
 export {
   ConsentSuppression,
   type ConsentView,

@@ -1,6 +1,6 @@
 export type { ApiKey } from './api-key-repository.js';
 export type { AttributeSource } from './attribute-repository.js';
-export type { StoredAudienceSync } from './audience-sync-repository.js';
+export type { StoredAudienceSync, SyncProgress, SyncStepStats } from './audience-sync-repository.js';
 export type { ConsentCursor, ProfileConsent } from './consent-repository.js';
 export type { Database, Row, SqlValue, StoreLock } from './database.js';
 export type {
