@@ -1,6 +1,9 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../core/index.js';
 import { IdentityService } from '../../identity/index.js';
+import { importFile } from '../../ingest/index.js';
 import type { Store } from '../../store/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../../test-support/engines.js';
 import { trackEvent } from '../../test-support/segments.js';
@@ -192,6 +195,34 @@ describe.each(ENGINES)('consent on %s', (engine) => {
       [ann]: 'withdrawn:email',
     });
     expect((await consent.ofProfile(ann)).email).toMatchObject({ granted: false, at: at(4), source: 'web' });
+  });
+
+  it('takes consent_<purpose> columns of an imported file, in the words files use', async () => {
+    const path = join(t.location.dataDir, 'crm.csv');
+    await writeFile(
+      path,
+      [
+        'Customer ID,Email,Consent Email,Consent SMS,Consent SMS At',
+        'C1,ann@example.com,Opt-In,N,2026-02-01T00:00:00Z',
+        'C2,bob@example.com,unsubscribed,,',
+        'C3,cid@example.com,unknown,yes,',
+      ].join('\n'),
+    );
+    const source = await t.store.sources.get(crm);
+    expect(await importFile(t.store, { source, path })).toMatchObject({ rowsStored: 3, rowsRejected: 0 });
+    await identity.catchUp();
+    const [ann, bob, cid] = await Promise.all(['C1', 'C2', 'C3'].map((c) => profileOf('customer_id', c)));
+    expect(Object.fromEntries(await consent.suppressed([ann!, bob!, cid!], 'email'))).toEqual({
+      [bob!]: 'withdrawn:email',
+      [cid!]: 'no_consent:email',
+    });
+    expect((await consent.ofProfile(ann!)).sms).toEqual({
+      granted: false,
+      at: new Date('2026-02-01T00:00:00Z'),
+      source: 'crm',
+      via: 'record',
+    });
+    expect((await consent.ofProfile(cid!)).sms).toMatchObject({ granted: true, via: 'record' });
   });
 
   it('answers for thousands of profiles at once, and for a whole segment', async () => {
