@@ -325,11 +325,13 @@ export class AudienceSyncService {
       );
       if (page.length === 0) return;
       const held = await this.consent.suppressed(page, purpose);
-      await this.store.audienceSyncs.holdAmong(
-        sync.id,
-        page,
-        [...held].map(([profileId, reason]) => ({ profileId, reason })),
-      );
+      // Without a purpose nobody is held back, and a new sync holds nobody yet.
+      if (purpose !== undefined)
+        await this.store.audienceSyncs.holdAmong(
+          sync.id,
+          page,
+          [...held].map(([profileId, reason]) => ({ profileId, reason })),
+        );
       for (const reason of held.values()) step.suppressed[reason] = (step.suppressed[reason] ?? 0) + 1;
       const sent = page.filter((id) => !held.has(id));
       step.added += sent.length;
