@@ -1,18 +1,33 @@
 import {
   BUILT_IN_NAMESPACES,
   type CreateAudienceSync,
+  type Issue,
   NotFoundError,
   newId,
   UserError,
 } from '../core/index.js';
 import type { Delivery, DeliveryRecord } from '../delivery/index.js';
-import type { Store, StoredAudienceSync, StoreLock } from '../store/index.js';
+import type {
+  ConsentCursor,
+  Store,
+  StoredAudienceSync,
+  StoredDestination,
+  StoreLock,
+  SyncStepStats,
+} from '../store/index.js';
+import { cursorRange, SyncConsent, sameCursor } from './audience-sync-consent.js';
+import { ConsentSuppression, PolicyChecker, policyError } from './governance/index.js';
 
 export interface AudienceSyncOptions {
   log: { info(message: string): void; error(message: string, err?: unknown): void };
   /** How often the ledger is read for new entries and exits. */
   pollMs?: number;
   now?: () => Date;
+}
+
+/** An audience sync as the API shows it: with the members it holds back from the destination, per reason. */
+export interface AudienceSyncView extends StoredAudienceSync {
+  suppressed: { total: number; reasons: Record<string, number> };
 }
 
 /** Ledger entries read per sync step. */
@@ -23,13 +38,23 @@ const MEMBERS_PAGE = 5_000;
  * Audience syncs: each keeps a destination in step with a segment. The first step sends every
  * member; each later one reads the membership ledger after the sync's cursor, keeps each
  * profile's last change, and enqueues the adds and the removes. A step's run id is the ledger
- * range it covers, so a step repeated after a crash enqueues nothing twice.
+ * and consent range it covers, so a step repeated after a crash enqueues nothing twice.
+ *
+ * Governance, at every step: fields an enabled data-usage policy forbids for the destination stop
+ * the sync (lastError) before anything is sent; members without consent for the destination's
+ * purpose are held back (recorded with why, never sent); a member whose consent goes is removed
+ * from the destination, and sent again when it comes back while still a member. The sync learns
+ * of consent changes from the statements identity has stitched since its last step (a second
+ * cursor, on identity's cursors) and from merges.
  */
 export class AudienceSyncService {
   private timer: NodeJS.Timeout | undefined;
   private lock: StoreLock | undefined;
   private stepping: Promise<void> | undefined;
   private readonly now: () => Date;
+  private readonly consent: ConsentSuppression;
+  private readonly policies: PolicyChecker;
+  private readonly syncConsent: SyncConsent;
 
   constructor(
     private readonly store: Store,
@@ -37,19 +62,30 @@ export class AudienceSyncService {
     private readonly options: AudienceSyncOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.consent = new ConsentSuppression(store);
+    this.policies = new PolicyChecker(store);
+    this.syncConsent = new SyncConsent(store, this.consent);
   }
 
-  list(): Promise<StoredAudienceSync[]> {
-    return this.store.audienceSyncs.list();
+  async list(): Promise<AudienceSyncView[]> {
+    const [syncs, held] = await Promise.all([
+      this.store.audienceSyncs.list(),
+      this.store.audienceSyncs.heldBackCounts(),
+    ]);
+    return syncs.map((s) => withSuppressed(s, held.get(s.id)));
   }
 
-  get(id: string): Promise<StoredAudienceSync> {
-    return this.store.audienceSyncs.get(id);
+  async get(id: string): Promise<AudienceSyncView> {
+    const [sync, held] = await Promise.all([
+      this.store.audienceSyncs.get(id),
+      this.store.audienceSyncs.heldBackCounts(),
+    ]);
+    return withSuppressed(sync, held.get(id));
   }
 
   /** Creates a sync; problems name their field. The first full send happens at the next step. */
-  async create(input: CreateAudienceSync): Promise<StoredAudienceSync> {
-    const issues: { code: string; path: string[]; message: string }[] = [];
+  async create(input: CreateAudienceSync): Promise<AudienceSyncView> {
+    const issues: Issue[] = [];
     if (!(await this.store.segments.list()).some((s) => s.id === input.segmentId)) {
       issues.push({ code: 'not_found', path: ['segmentId'], message: `no segment ${input.segmentId}` });
     }
@@ -78,6 +114,8 @@ export class AudienceSyncService {
         ['profile_id', ...destination.capabilities.defaultFields].map((f) => [f, source(f)]),
       );
     }
+    if (destination && fields)
+      issues.push(...(await this.policies.checkFields(destination, fields, ['fields'])));
     if (issues.length > 0) {
       throw new UserError(
         'invalid_input',
@@ -95,10 +133,13 @@ export class AudienceSyncService {
       lastSyncedAt: undefined,
       lastError: undefined,
       createdAt: this.now(),
+      consentCursor: undefined,
+      purpose: undefined,
+      lastStep: undefined,
     };
     await this.store.audienceSyncs.create(sync);
     this.wake();
-    return sync;
+    return withSuppressed(sync, undefined);
   }
 
   delete(id: string): Promise<void> {
@@ -144,24 +185,115 @@ export class AudienceSyncService {
   }
 
   private async stepOne(sync: StoredAudienceSync): Promise<void> {
-    const memberships = this.store.memberships;
-    if (sync.cursor === undefined) {
-      // The ledger position first, then the members: a change in between is sent again, harmlessly.
-      const upTo = await memberships.lastSeq(sync.segmentId);
-      await this.enqueue(sync, `full.${upTo}`, 'add', this.memberRows(sync));
-      await this.store.audienceSyncs.advance(sync.id, upTo, this.now());
+    const destination = await this.store.destinations.get(sync.destinationId);
+    // The destination's actions or the labels may have changed since the sync was made.
+    const violations = await this.policies.checkFields(destination, sync.fields, ['fields']);
+    if (violations.length > 0) throw policyError(`audience sync ${sync.name}`, violations);
+    // Identity's cursors first: statements stitched after this are read by the next step.
+    const consentTo = await this.syncConsent.identityCursor();
+    if (sync.cursor === undefined) return this.fullSync(sync, destination, consentTo);
+
+    const changes = await this.store.memberships.changes(sync.segmentId, sync.cursor, CHANGES_PER_STEP);
+    const cursor = changes.length > 0 ? changes[changes.length - 1]!.seq : sync.cursor;
+    const consentFrom = sync.consentCursor;
+    const purpose = destination.purpose;
+    const recheckAll =
+      consentFrom === undefined ||
+      sync.purpose !== purpose ||
+      consentTo.events < consentFrom.events ||
+      consentTo.records < consentFrom.records ||
+      consentTo.audit < consentFrom.audit;
+    const consentMoved = recheckAll || !sameCursor(consentFrom, consentTo);
+    if (changes.length === 0 && !consentMoved) {
+      // Whatever stopped the last step (a policy since relaxed) no longer does.
+      if (sync.lastError !== undefined) await this.store.audienceSyncs.failed(sync.id, undefined);
       return;
     }
-    const changes = await memberships.changes(sync.segmentId, sync.cursor, CHANGES_PER_STEP);
-    if (changes.length === 0) return;
+
+    const step = emptyStep(this.now());
+    const hold: { profileId: string; reason: string }[] = [];
+    const release: string[] = [];
+    const adds: string[] = [];
+    const removes: string[] = [];
+
+    // The ledger: each profile's last change; entries without consent are held back instead of sent.
     const last = new Map<string, boolean>();
     for (const c of changes) last.set(c.profileId, c.entered);
-    const range = `${sync.cursor + 1}-${changes[changes.length - 1]!.seq}`;
-    const added = [...last].filter(([, entered]) => entered).map(([id]) => id);
-    const removed = [...last].filter(([, entered]) => !entered).map(([id]) => id);
-    if (removed.length > 0) await this.enqueue(sync, range, 'remove', await this.rowsOf(sync, removed));
-    if (added.length > 0) await this.enqueue(sync, range, 'add', await this.rowsOf(sync, added));
-    await this.store.audienceSyncs.advance(sync.id, changes[changes.length - 1]!.seq, this.now());
+    const entered = [...last].filter(([, e]) => e).map(([id]) => id);
+    const exited = [...last].filter(([, e]) => !e).map(([id]) => id);
+    const enteredHeld = await this.consent.suppressed(entered, purpose);
+    for (const id of entered) {
+      const reason = enteredHeld.get(id);
+      if (reason) hold.push({ profileId: id, reason });
+      else {
+        adds.push(id);
+        release.push(id);
+      }
+    }
+    // Who was held back was never sent: an exit only forgets them.
+    const exitedHeld = await this.store.audienceSyncs.heldBack(sync.id, exited);
+    for (const id of exited) {
+      if (exitedHeld.has(id)) release.push(id);
+      else removes.push(id);
+    }
+
+    // Consent: members whose consent for the purpose may have changed, except those the ledger
+    // just moved or will move (their entry or exit decides).
+    if (consentMoved) {
+      const skip = await this.store.audienceSyncs.pendingProfiles(sync.segmentId, sync.cursor);
+      const changed = await this.syncConsent.changes(
+        sync,
+        purpose,
+        recheckAll ? undefined : consentFrom,
+        consentTo,
+        skip,
+      );
+      for (const { profileId, reason, wasHeld } of changed) {
+        if (reason !== undefined) {
+          hold.push({ profileId, reason });
+          if (!wasHeld) {
+            removes.push(profileId);
+            step.withdrawn++;
+          }
+        } else {
+          release.push(profileId);
+          adds.push(profileId);
+          step.regranted++;
+        }
+      }
+    }
+    for (const h of hold) step.suppressed[h.reason] = (step.suppressed[h.reason] ?? 0) + 1;
+    step.added = adds.length;
+    step.removed = removes.length;
+
+    const range = `${sync.cursor + 1}-${cursor}.${cursorRange(consentFrom, consentTo)}`;
+    if (removes.length > 0) await this.enqueue(sync, range, 'remove', await this.rowsOf(sync, removes));
+    if (adds.length > 0) await this.enqueue(sync, range, 'add', await this.rowsOf(sync, adds));
+    await this.store.audienceSyncs.advance(
+      sync.id,
+      { cursor, consentCursor: consentTo, purpose, lastStep: step, hold, release },
+      this.now(),
+    );
+  }
+
+  /** The first step: every member not held back, each page's held-back members recorded as it is read. */
+  private async fullSync(sync: StoredAudienceSync, destination: StoredDestination, consentTo: ConsentCursor) {
+    // The ledger position first, then the members: a change in between is sent again, harmlessly.
+    const upTo = await this.store.memberships.lastSeq(sync.segmentId);
+    const step = emptyStep(this.now());
+    await this.enqueue(sync, `full.${upTo}`, 'add', this.memberRows(sync, destination.purpose, step));
+    await this.store.audienceSyncs.advance(
+      sync.id,
+      {
+        cursor: upTo,
+        consentCursor: consentTo,
+        purpose: destination.purpose,
+        lastStep: step,
+        hold: [],
+        release: [],
+      },
+      this.now(),
+    );
   }
 
   private enqueue(
@@ -181,16 +313,30 @@ export class AudienceSyncService {
     });
   }
 
-  /** Every current member's row, a page at a time. */
-  private async *memberRows(sync: StoredAudienceSync): AsyncGenerator<DeliveryRecord[]> {
+  /** Every current member's row, a page at a time, without those held back (recorded per page). */
+  private async *memberRows(
+    sync: StoredAudienceSync,
+    purpose: string | undefined,
+    step: SyncStepStats,
+  ): AsyncGenerator<DeliveryRecord[]> {
     for (let after = ''; ; ) {
-      const page = await this.store.memberships.members(sync.segmentId, MEMBERS_PAGE, after);
-      if (page.length === 0) return;
-      yield await this.rowsOf(
-        sync,
-        page.map((m) => m.profileId),
+      const page = (await this.store.memberships.members(sync.segmentId, MEMBERS_PAGE, after)).map(
+        (m) => m.profileId,
       );
-      after = page[page.length - 1]!.profileId;
+      if (page.length === 0) return;
+      const held = await this.consent.suppressed(page, purpose);
+      // Without a purpose nobody is held back, and a new sync holds nobody yet.
+      if (purpose !== undefined)
+        await this.store.audienceSyncs.holdAmong(
+          sync.id,
+          page,
+          [...held].map(([profileId, reason]) => ({ profileId, reason })),
+        );
+      for (const reason of held.values()) step.suppressed[reason] = (step.suppressed[reason] ?? 0) + 1;
+      const sent = page.filter((id) => !held.has(id));
+      step.added += sent.length;
+      yield await this.rowsOf(sync, sent);
+      after = page[page.length - 1]!;
     }
   }
 
@@ -219,4 +365,16 @@ function cellOf(value: unknown): DeliveryRecord[string] {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   return JSON.stringify(value);
+}
+
+function withSuppressed(
+  sync: StoredAudienceSync,
+  reasons: Record<string, number> | undefined,
+): AudienceSyncView {
+  const held = reasons ?? {};
+  return { ...sync, suppressed: { total: Object.values(held).reduce((a, b) => a + b, 0), reasons: held } };
+}
+
+function emptyStep(at: Date): SyncStepStats {
+  return { at: at.toISOString(), added: 0, removed: 0, suppressed: {}, withdrawn: 0, regranted: 0 };
 }

@@ -4,7 +4,11 @@ export {
   type ActivationSummary,
   listActivations,
 } from './activation-list.js';
-export { type AudienceSyncOptions, AudienceSyncService } from './audience-sync-service.js';
+export {
+  type AudienceSyncOptions,
+  AudienceSyncService,
+  type AudienceSyncView,
+} from './audience-sync-service.js';
 export {
   type CampaignRunView,
   CampaignService,
@@ -12,6 +16,14 @@ export {
   type RunCounts,
 } from './campaign-service.js';
 export { ContactPolicyService, type ContactRequest } from './contact-policy.js';
+export {
+  ConsentSuppression,
+  type ConsentView,
+  PolicyChecker,
+  PolicyService,
+  policyError,
+  type SuppressionReason,
+} from './governance/index.js';
 export {
   type OrchestrationOptions,
   OrchestrationService,

@@ -318,6 +318,50 @@ describe('sluice CLI on DuckDB', { timeout: 90_000 }, () => {
     expect(JSON.parse((await sluice('contact-policy', 'show')).stdout)).toEqual(policy);
   });
 
+  it('labels attributes and manages data-usage policies', async () => {
+    const set = await sluice('labels', 'set', 'identifier:email', 'PII', 'contact');
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ attribute: 'identifier:email', labels: ['contact', 'pii'] });
+    const badAttribute = await sluice('labels', 'set', 'not an attribute', 'pii');
+    expect(badAttribute.code).toBe(1);
+    expect(badAttribute.stderr).toMatch(/^error: invalid attribute at attribute: /);
+    expect((await sluice('labels', 'list')).stdout).toContain('contact, pii');
+
+    const created = await sluice(
+      'policies',
+      'create',
+      '--name',
+      'No PII to ads',
+      '--labels',
+      'pii',
+      '--actions',
+      'advertising,export',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const policy = JSON.parse(created.stdout) as { id: string };
+    expect(policy).toMatchObject({
+      labels: ['pii'],
+      marketingActions: ['advertising', 'export'],
+      enabled: true,
+    });
+    const badLabel = await sluice(
+      'policies',
+      'create',
+      '--name',
+      'x',
+      '--labels',
+      'Not A Label',
+      '--actions',
+      'ads',
+    );
+    expect(badLabel.code).toBe(1);
+    expect(badLabel.stderr).toMatch(/^error: invalid policy at labels\.0: /);
+    const disabled = await sluice('policies', 'update', policy.id, '--disable');
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ name: 'No PII to ads', enabled: false });
+    expect((await sluice('policies', 'list')).stdout).toContain('No PII to ads');
+    expect((await sluice('policies', 'delete', policy.id)).code).toBe(0);
+  });
+
   it('says what to do when another process holds the DuckDB store', async () => {
     const store = await openStore({ dataDir });
     try {

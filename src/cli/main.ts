@@ -5,6 +5,7 @@ import { registerCampaignCommands } from './campaign-commands.js';
 import { registerDeliveryCommands } from './delivery-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDestinationCommands } from './destination-commands.js';
+import { registerLabelCommands, registerPolicyCommands } from './governance-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { registerImportCommand } from './import-command.js';
 import { registerKeyCommands } from './key-commands.js';
@@ -29,6 +30,8 @@ registerDestinationCommands(program);
 registerDeliveryCommands(program);
 registerCampaignCommands(program);
 registerOrchestrationCommands(program);
+registerLabelCommands(program);
+registerPolicyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ConsentPurposeSchema } from './consent.js';
+import { MarketingActionSchema } from './governance-schema.js';
 
 /** How the outbox retries one destination's failed deliveries before it dead-letters them. */
 export const RetryPolicySchema = z.object({
@@ -33,11 +35,31 @@ export const CreateDestinationSchema = z.object({
   config: z.record(z.string(), z.unknown()),
   settings: DestinationSettingsSchema.partial().optional(),
   enabled: z.boolean().default(true),
+  purpose: ConsentPurposeSchema.optional().describe(
+    'the consent purpose a profile must have granted to be sent here (e.g. email, advertising); none: no consent needed',
+  ),
+  marketingActions: z
+    .array(MarketingActionSchema)
+    .max(50)
+    .default([])
+    .describe(
+      'what the destination is used for (e.g. advertising, email-marketing, export): data-usage policies forbid labels per action',
+    ),
 });
 export type CreateDestination = z.output<typeof CreateDestinationSchema>;
 
-/** A change to a destination: secret fields left out keep their stored values. */
-export const UpdateDestinationSchema = CreateDestinationSchema.omit({ connector: true }).partial();
+/**
+ * A change to a destination: secret fields left out keep their stored values; what is left out
+ * stays as it is (no defaults apply); `purpose: null` removes the purpose.
+ */
+export const UpdateDestinationSchema = z.object({
+  name: CreateDestinationSchema.shape.name.optional(),
+  config: CreateDestinationSchema.shape.config.optional(),
+  settings: CreateDestinationSchema.shape.settings,
+  enabled: z.boolean().optional(),
+  purpose: ConsentPurposeSchema.nullable().optional(),
+  marketingActions: z.array(MarketingActionSchema).max(50).optional(),
+});
 export type UpdateDestination = z.output<typeof UpdateDestinationSchema>;
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'dead'] as const;

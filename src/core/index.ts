@@ -7,6 +7,13 @@ export {
   TRAIT_AGGREGATES,
   type TraitAggregate,
 } from './computed-trait-schema.js';
+export {
+  ConsentPurposeSchema,
+  type ConsentStatement,
+  consentOfEvent,
+  consentOfRecord,
+  consentValue,
+} from './consent.js';
 export * from './contact-policy-schema.js';
 export * from './destination-schema.js';
 export { AuthError, assertNever, type Issue, NotFoundError, RetryableError, UserError } from './errors.js';
@@ -17,6 +24,7 @@ export {
   type IncomingEvent,
   type StoredEvent,
 } from './event-schema.js';
+export * from './governance-schema.js';
 export {
   BUILT_IN_NAMESPACES,
   IdentifierRefSchema,

@@ -24,6 +24,10 @@ export interface DestinationView {
   config: Record<string, unknown>;
   secretsSet: string[];
   settings: StoredDestination['settings'];
+  /** The consent purpose a profile needs to be sent here; undefined: none needed. */
+  purpose: string | undefined;
+  /** What the destination is used for (data-usage policies forbid labels per action). */
+  marketingActions: string[];
   capabilities: ConnectorCapabilities;
   enabled: boolean;
   disabledReason: string | undefined;
@@ -59,7 +63,10 @@ export class DestinationService {
     return this.view(await this.store.destinations.get(id));
   }
 
-  async create(input: CreateDestination): Promise<DestinationView> {
+  /** Creates a destination (`marketingActions` may be left out by callers in code: none). */
+  async create(
+    input: Omit<CreateDestination, 'marketingActions'> & Partial<Pick<CreateDestination, 'marketingActions'>>,
+  ): Promise<DestinationView> {
     const connector = this.connectors.get(input.connector);
     const config = parseOrThrow(connector.configSchema, input.config, 'destination config', [
       'config',
@@ -71,6 +78,8 @@ export class DestinationService {
       connector: connector.id,
       ...this.split(connector.id, config),
       settings: DestinationSettingsSchema.parse(input.settings ?? {}),
+      purpose: input.purpose,
+      marketingActions: [...new Set(input.marketingActions ?? [])],
       enabled: input.enabled,
       disabledReason: undefined,
       createdAt: now,
@@ -100,6 +109,12 @@ export class DestinationService {
       config,
       secrets,
       settings: DestinationSettingsSchema.parse({ ...current.settings, ...(input.settings ?? {}) }),
+      // `null` removes the purpose; left out, it stays.
+      purpose: input.purpose === undefined ? current.purpose : (input.purpose ?? undefined),
+      marketingActions:
+        input.marketingActions === undefined
+          ? current.marketingActions
+          : [...new Set(input.marketingActions)],
       updatedAt: this.now(),
     });
     // Only an explicit `enabled` changes it: a delivery that just found the destination gone must not be undone.
@@ -220,6 +235,8 @@ export class DestinationService {
       config: d.config,
       secretsSet: Object.keys(secrets),
       settings: d.settings,
+      purpose: d.purpose,
+      marketingActions: d.marketingActions,
       capabilities: connector.capabilities(parsed.success ? parsed.data : d.config),
       enabled: d.enabled,
       disabledReason: d.disabledReason,

@@ -8,6 +8,7 @@ import type { ServerDeps } from './deps.js';
 import { destinationRoutes } from './destination-routes.js';
 import { errorResponse } from './error-response.js';
 import { eventRoutes } from './event-routes.js';
+import { governanceRoutes } from './governance-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { importRoutes } from './import-routes.js';
 import { keyRoutes } from './key-routes.js';
@@ -33,6 +34,7 @@ export function apiRoutes(deps: ServerDeps): ApiRoute[] {
     ...contactPolicyRoutes(deps),
     ...activationRoutes(deps),
     ...orchestrationRoutes(deps),
+    ...governanceRoutes(deps),
     ...keyRoutes(deps),
   ];
 }

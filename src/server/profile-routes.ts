@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConsentSuppression } from '../activation/index.js';
 import { IdentifierRefSchema, NotFoundError, UserError } from '../core/index.js';
 import { customerProfile, explainIdentity } from '../identity/index.js';
 import { route } from './api-routes.js';
@@ -6,6 +7,7 @@ import type { ServerDeps } from './deps.js';
 
 /** Customer 360: profiles found by identifier, read whole, and their identity explained. */
 export function profileRoutes({ store, identity, segments }: ServerDeps) {
+  const consent = new ConsentSuppression(store);
   return [
     route({
       method: 'get',
@@ -51,15 +53,22 @@ export function profileRoutes({ store, identity, segments }: ServerDeps) {
       method: 'get',
       path: '/profiles/:id',
       summary:
-        'A profile whole: attributes with their sources, identifiers, computed traits, segments (since when), recent events',
+        'A profile whole: attributes with their sources, identifiers, computed traits, consent per purpose, segments (since when), recent events',
       tag: 'profiles',
       query: z.object({ events: z.coerce.number().int().min(0).max(1000).default(20) }),
       handler: async ({ params, query }) => {
         const profile = await customerProfile(store, identity.identityConfig, params.id!, query.events);
         if (!profile) throw new NotFoundError('profile', params.id!);
         const names = new Map(segments.list().map((s) => [s.id, s.name]));
-        const memberships = await store.memberships.ofProfile(profile.id);
-        return { ...profile, segments: memberships.map((m) => ({ ...m, name: names.get(m.segmentId) })) };
+        const [memberships, consentOf] = await Promise.all([
+          store.memberships.ofProfile(profile.id),
+          consent.ofProfile(profile.id),
+        ]);
+        return {
+          ...profile,
+          consent: consentOf,
+          segments: memberships.map((m) => ({ ...m, name: names.get(m.segmentId) })),
+        };
       },
     }),
     route({

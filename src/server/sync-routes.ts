@@ -9,7 +9,8 @@ export function syncRoutes({ syncs }: ServerDeps) {
     route({
       method: 'get',
       path: '/syncs',
-      summary: 'List audience syncs with how far each has sent the membership ledger',
+      summary:
+        'List audience syncs with how far each has sent the membership ledger, and the members each holds back per reason',
       tag: 'activations',
       handler: async () => ({ syncs: await syncs.list() }),
     }),
@@ -17,7 +18,7 @@ export function syncRoutes({ syncs }: ServerDeps) {
       method: 'post',
       path: '/syncs',
       summary:
-        'Keep a destination in step with a segment: every member first, then each entry and exit as the ledger records it',
+        'Keep a destination in step with a segment: every member first, then each entry and exit as the ledger records it; members without consent for the destination’s purpose are held back, fields a data-usage policy forbids are refused',
       tag: 'activations',
       body: CreateAudienceSyncSchema,
       status: 201,
@@ -26,7 +27,8 @@ export function syncRoutes({ syncs }: ServerDeps) {
     route({
       method: 'get',
       path: '/syncs/:id',
-      summary: 'An audience sync: its segment, destination, field mapping, ledger cursor and last error',
+      summary:
+        'An audience sync: its segment, destination, field mapping, ledger cursor, last error, last step, and the members it holds back per reason',
       tag: 'activations',
       handler: async ({ params }) => syncs.get(params.id!),
     }),

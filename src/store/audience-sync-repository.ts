@@ -1,4 +1,5 @@
 import { NotFoundError, UserError } from '../core/index.js';
+import type { ConsentCursor } from './consent-repository.js';
 import type { Database } from './database.js';
 import { placeholders, readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
@@ -15,6 +16,36 @@ export interface StoredAudienceSync {
   lastSyncedAt: Date | undefined;
   lastError: string | undefined;
   createdAt: Date;
+  /** Identity's cursors when the sync last read consent; undefined before the first full sync. */
+  consentCursor: ConsentCursor | undefined;
+  /** The destination purpose the held-back members were found for (undefined: none). */
+  purpose: string | undefined;
+  lastStep: SyncStepStats | undefined;
+}
+
+/** What one step of a sync did. */
+export interface SyncStepStats {
+  at: string;
+  /** Adds enqueued (consent granted again included). */
+  added: number;
+  /** Removes enqueued (withdrawals included). */
+  removed: number;
+  /** Members held back from the destination by this step, per reason (`no_consent:email`). */
+  suppressed: Record<string, number>;
+  /** Members removed from the destination because their consent for its purpose went. */
+  withdrawn: number;
+  /** Members sent again because their consent came back. */
+  regranted: number;
+}
+
+/** A step's outcome, written at once: the cursors, and the members it held back or let go. */
+export interface SyncProgress {
+  cursor: number;
+  consentCursor: ConsentCursor;
+  purpose: string | undefined;
+  lastStep: SyncStepStats;
+  hold: readonly { profileId: string; reason: string }[];
+  release: readonly string[];
 }
 
 type Row = {
@@ -27,6 +58,9 @@ type Row = {
   last_synced_at: Date | null;
   last_error: string | null;
   created_at: Date;
+  consent_cursor: unknown;
+  purpose: string | null;
+  last_step: unknown;
 };
 
 const toSync = (r: Row): StoredAudienceSync => ({
@@ -39,6 +73,10 @@ const toSync = (r: Row): StoredAudienceSync => ({
   lastSyncedAt: r.last_synced_at ?? undefined,
   lastError: r.last_error ?? undefined,
   createdAt: r.created_at,
+  consentCursor:
+    r.consent_cursor === null ? undefined : (readJson(r.consent_cursor) as unknown as ConsentCursor),
+  purpose: r.purpose ?? undefined,
+  lastStep: r.last_step === null ? undefined : (readJson(r.last_step) as unknown as SyncStepStats),
 });
 
 /** Audience syncs and their cursors into the membership ledger. */
@@ -70,21 +108,96 @@ export class AudienceSyncRepository {
     });
   }
 
-  /** Moves the cursor after the changes up to `cursor` were enqueued. */
-  async advance(id: string, cursor: number, at: Date): Promise<void> {
-    await this.db.query(
-      'UPDATE audience_syncs SET cursor = $2, last_synced_at = $3, last_error = NULL WHERE id = $1',
-      [id, cursor, at],
-    );
+  /**
+   * Records a step after what it enqueued: the ledger and consent cursors, and the members it
+   * held back or let go, in one transaction.
+   */
+  async advance(id: string, p: SyncProgress, at: Date): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const gone = [...p.release, ...p.hold.map((h) => h.profileId)];
+      for (let i = 0; i < gone.length; i += 500) {
+        const ids = gone.slice(i, i + 500);
+        await tx.query(
+          `DELETE FROM audience_sync_suppressed WHERE sync_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
+          [id, ...ids],
+        );
+      }
+      await tx.bulkInsert(
+        'audience_sync_suppressed',
+        ['sync_id', 'profile_id', 'reason'],
+        p.hold.map((h) => [id, h.profileId, h.reason]),
+      );
+      await tx.query(
+        `UPDATE audience_syncs SET cursor = $2, last_synced_at = $3, last_error = NULL,
+         consent_cursor = $4, purpose = $5, last_step = $6 WHERE id = $1`,
+        [id, p.cursor, at, storableJson(p.consentCursor), p.purpose ?? null, storableJson(p.lastStep)],
+      );
+    });
   }
 
-  async failed(id: string, error: string): Promise<void> {
-    await this.db.query('UPDATE audience_syncs SET last_error = $2 WHERE id = $1', [id, error]);
+  /** Sets which of `profileIds` a sync holds back (those in `hold`; the others not). */
+  async holdAmong(
+    id: string,
+    profileIds: readonly string[],
+    hold: readonly { profileId: string; reason: string }[],
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < profileIds.length; i += 500) {
+        const ids = profileIds.slice(i, i + 500);
+        await tx.query(
+          `DELETE FROM audience_sync_suppressed WHERE sync_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
+          [id, ...ids],
+        );
+      }
+      await tx.bulkInsert(
+        'audience_sync_suppressed',
+        ['sync_id', 'profile_id', 'reason'],
+        hold.map((h) => [id, h.profileId, h.reason]),
+      );
+    });
+  }
+
+  /** The members of a sync held back from its destination (of `profileIds`, or all), with why. */
+  async heldBack(id: string, profileIds?: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const read = async (where: string, params: string[]) => {
+      const rows = await this.db.query<{ profile_id: string; reason: string }>(
+        `SELECT profile_id, reason FROM audience_sync_suppressed WHERE sync_id = $1 ${where}`,
+        [id, ...params],
+      );
+      for (const r of rows) out.set(r.profile_id, r.reason);
+    };
+    if (profileIds === undefined) await read('', []);
+    else {
+      for (let i = 0; i < profileIds.length; i += 500) {
+        const ids = profileIds.slice(i, i + 500);
+        await read(`AND profile_id IN (${placeholders(ids.length, 2)})`, ids);
+      }
+    }
+    return out;
+  }
+
+  /** How many members each sync holds back, per reason. */
+  async heldBackCounts(): Promise<Map<string, Record<string, number>>> {
+    const rows = await this.db.query<{ sync_id: string; reason: string; n: number }>(
+      'SELECT sync_id, reason, count(*) AS n FROM audience_sync_suppressed GROUP BY sync_id, reason',
+    );
+    const out = new Map<string, Record<string, number>>();
+    for (const r of rows) out.set(r.sync_id, { ...out.get(r.sync_id), [r.reason]: Number(r.n) });
+    return out;
+  }
+
+  /** Records why a step failed (undefined: clears it). */
+  async failed(id: string, error: string | undefined): Promise<void> {
+    await this.db.query('UPDATE audience_syncs SET last_error = $2 WHERE id = $1', [id, error ?? null]);
   }
 
   async delete(id: string): Promise<void> {
-    const rows = await this.db.query('DELETE FROM audience_syncs WHERE id = $1 RETURNING id', [id]);
-    if (rows.length === 0) throw new NotFoundError('audience sync', id);
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query('DELETE FROM audience_syncs WHERE id = $1 RETURNING id', [id]);
+      if (rows.length === 0) throw new NotFoundError('audience sync', id);
+      await tx.query('DELETE FROM audience_sync_suppressed WHERE sync_id = $1', [id]);
+    });
   }
 
   /**
@@ -129,6 +242,29 @@ export class AudienceSyncRepository {
         );
         for (const r of rows) put(r.profile_id, `identifier:${r.namespace}`, r.value);
       }
+    }
+    return out;
+  }
+
+  /** Profiles with a ledger entry or exit of the segment after `afterSeq` (not yet read by a sync). */
+  async pendingProfiles(segmentId: string, afterSeq: number): Promise<Set<string>> {
+    const rows = await this.db.query<{ profile_id: string }>(
+      'SELECT DISTINCT profile_id FROM segment_changes WHERE segment_id = $1 AND seq > $2',
+      [segmentId, afterSeq],
+    );
+    return new Set(rows.map((r) => r.profile_id));
+  }
+
+  /** Which of `profileIds` are members of the segment now. */
+  async membersAmong(segmentId: string, profileIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < profileIds.length; i += 500) {
+      const ids = profileIds.slice(i, i + 500);
+      const rows = await this.db.query<{ profile_id: string }>(
+        `SELECT profile_id FROM segment_members WHERE segment_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
+        [segmentId, ...ids],
+      );
+      for (const r of rows) out.add(r.profile_id);
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { type DestinationSettings, NotFoundError, UserError } from '../core/index.js';
 import type { Database } from './database.js';
-import { readJson } from './dialect.js';
+import { readJson, readJsonArray } from './dialect.js';
 import { storableJson } from './storable-text.js';
 
 /** A destination as stored: `secrets` is the encrypted blob of its secret config fields. */
@@ -11,6 +11,10 @@ export interface StoredDestination {
   config: Record<string, unknown>;
   secrets: string | undefined;
   settings: DestinationSettings;
+  /** The consent purpose a profile needs to be sent here; undefined: none needed. */
+  purpose: string | undefined;
+  /** What the destination is used for, as data-usage policies name it. */
+  marketingActions: string[];
   enabled: boolean;
   disabledReason: string | undefined;
   createdAt: Date;
@@ -24,6 +28,8 @@ type Row = {
   config: unknown;
   secrets: string | null;
   settings: unknown;
+  purpose: string | null;
+  marketing_actions: unknown;
   enabled: boolean;
   disabled_reason: string | null;
   created_at: Date;
@@ -37,6 +43,8 @@ const toDestination = (r: Row): StoredDestination => ({
   config: readJson(r.config),
   secrets: r.secrets ?? undefined,
   settings: readJson(r.settings) as unknown as DestinationSettings,
+  purpose: r.purpose ?? undefined,
+  marketingActions: r.marketing_actions === null ? [] : (readJsonArray(r.marketing_actions) as string[]),
   enabled: r.enabled,
   disabledReason: r.disabled_reason ?? undefined,
   createdAt: r.created_at,
@@ -67,8 +75,8 @@ export class DestinationRepository {
       const taken = await tx.query('SELECT 1 FROM destinations WHERE name = $1', [d.name]);
       if (taken.length > 0) throw nameConflict(d.name);
       await tx.query(
-        `INSERT INTO destinations (id, name, connector, config, secrets, settings, enabled, disabled_reason, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO destinations (id, name, connector, config, secrets, settings, enabled, disabled_reason, created_at, updated_at, purpose, marketing_actions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           d.id,
           d.name,
@@ -80,20 +88,32 @@ export class DestinationRepository {
           d.disabledReason ?? null,
           d.createdAt,
           d.updatedAt,
+          d.purpose ?? null,
+          storableJson(d.marketingActions),
         ],
       );
     });
   }
 
-  /** Writes a destination's name, config, secrets and settings (`setEnabled` alone changes whether it is enabled). */
+  /** Writes a destination's name, config, secrets, settings, purpose and marketing actions (`setEnabled` alone changes whether it is enabled). */
   async update(d: Omit<StoredDestination, 'enabled' | 'disabledReason'>): Promise<void> {
     await this.db.transaction(async (tx) => {
       const taken = await tx.query('SELECT 1 FROM destinations WHERE name = $1 AND id <> $2', [d.name, d.id]);
       if (taken.length > 0) throw nameConflict(d.name);
       const rows = await tx.query(
-        `UPDATE destinations SET name = $2, config = $3, secrets = $4, settings = $5, updated_at = $6
+        `UPDATE destinations SET name = $2, config = $3, secrets = $4, settings = $5, updated_at = $6,
+         purpose = $7, marketing_actions = $8
          WHERE id = $1 RETURNING id`,
-        [d.id, d.name, storableJson(d.config), d.secrets ?? null, storableJson(d.settings), d.updatedAt],
+        [
+          d.id,
+          d.name,
+          storableJson(d.config),
+          d.secrets ?? null,
+          storableJson(d.settings),
+          d.updatedAt,
+          d.purpose ?? null,
+          storableJson(d.marketingActions),
+        ],
       );
       if (rows.length === 0) throw new NotFoundError('destination', d.id);
     });

@@ -56,6 +56,12 @@ export function readJson(value: unknown): Record<string, unknown> {
   return typeof value === 'string' ? JSON.parse(value) : (value as Record<string, unknown>);
 }
 
+/** A JSON array column: text from DuckDB, an array from PostgreSQL; empty when NULL. */
+export function readJsonArray(value: unknown): unknown[] {
+  if (value === null || value === undefined) return [];
+  return typeof value === 'string' ? JSON.parse(value) : (value as unknown[]);
+}
+
 /** Numbered placeholders for a list of parameters: `placeholders(3, 2)` → `$2, $3, $4`. */
 export function placeholders(count: number, first = 1): string {
   return Array.from({ length: count }, (_, i) => `$${first + i}`).join(', ');

@@ -1,4 +1,5 @@
-import type { EventType, StoredEvent } from '../core/index.js';
+import { type ConsentStatement, consentOfEvent, type EventType, type StoredEvent } from '../core/index.js';
+import { CONSENT_COLUMNS, eventConsentRows } from './consent-repository.js';
 import type { Database, SqlValue } from './database.js';
 import { readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
@@ -64,10 +65,23 @@ export class EventRepository {
         storableJson(e.context),
         importId,
       ]);
-    const first = await this.db.appendSequenced('events', COLUMNS, events.length, rowsFrom, {
-      skipConflicts: true,
+    // Consent stated by the events goes in the same transaction (only when there is some).
+    let consent: ConsentStatement[][] | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const stated = consentOfEvent(events[i]!);
+      if (stated.length === 0) continue;
+      consent ??= [];
+      consent[i] = stated;
+    }
+    if (consent === undefined) {
+      return this.db.appendSequenced('events', COLUMNS, events.length, rowsFrom, { skipConflicts: true });
+    }
+    return this.db.writeSequenced('events', async (tx, reserve) => {
+      const first = await reserve(events.length);
+      await tx.bulkInsert('events', COLUMNS, rowsFrom(first), { skipConflicts: true });
+      await tx.bulkInsert('consent_statements', CONSENT_COLUMNS, eventConsentRows(events, consent, first));
+      return first;
     });
-    return first;
   }
 
   /** The newest events first. */
@@ -135,6 +149,11 @@ export class EventRepository {
   }
 
   async deleteImport(importId: string): Promise<void> {
+    await this.db.query(
+      `DELETE FROM consent_statements WHERE ref_kind = 'event'
+       AND ref_seq IN (SELECT seq FROM events WHERE import_id = $1)`,
+      [importId],
+    );
     await this.db.query('DELETE FROM events WHERE import_id = $1', [importId]);
   }
 }

@@ -1,11 +1,16 @@
 export type { ApiKey } from './api-key-repository.js';
 export type { AttributeSource } from './attribute-repository.js';
-export type { StoredAudienceSync } from './audience-sync-repository.js';
+export type {
+  StoredAudienceSync,
+  SyncProgress,
+  SyncStepStats,
+} from './audience-sync-repository.js';
 export type {
   CampaignMemberRow,
   RunDeliveryTotals,
   StoredCampaignRun,
 } from './campaign-repository.js';
+export type { ConsentCursor, ProfileConsent } from './consent-repository.js';
 export type { ContactRow } from './contact-repository.js';
 export type { Database, Row, SqlValue, StoreLock } from './database.js';
 export type {
@@ -31,6 +36,7 @@ export type {
   RecordOfProfile,
 } from './identity-repository.js';
 export type { ImportRun, ImportStatus } from './import-repository.js';
+export type { AttributeLabels } from './label-repository.js';
 export type { MatchableRecord, MatchRow, MatchStatus } from './match-repository.js';
 export type {
   EvaluationCounts,

@@ -464,6 +464,54 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 11,
+    name: 'governance: consent statements, destination purposes and marketing actions, data-usage labels and policies',
+    statements: (d) => [
+      // Each statement sits beside the event or record that made it (`ref_kind`, `ref_seq`); its
+      // profile is found when read (see consent-repository.ts), so it follows merges.
+      `CREATE TABLE consent_statements (
+        ref_kind VARCHAR NOT NULL,
+        ref_seq BIGINT NOT NULL,
+        source_id VARCHAR NOT NULL,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        purpose VARCHAR NOT NULL,
+        granted BOOLEAN NOT NULL,
+        stated_at TIMESTAMPTZ NOT NULL,
+        dated BOOLEAN NOT NULL
+      )`,
+      `ALTER TABLE destinations ADD COLUMN purpose VARCHAR`,
+      `ALTER TABLE destinations ADD COLUMN marketing_actions ${d.jsonType}`,
+      // Labels of a field source as activations write it: `email`, `trait:ltv`, `identifier:email`.
+      `CREATE TABLE data_labels (attribute VARCHAR PRIMARY KEY, labels ${d.jsonType} NOT NULL, updated_at TIMESTAMPTZ NOT NULL)`,
+      `CREATE TABLE policies (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        description VARCHAR,
+        labels ${d.jsonType} NOT NULL,
+        marketing_actions ${d.jsonType} NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // How far each sync has read consent (identity's cursors when it last looked), for which
+      // purpose, and the members it holds back from the destination with why.
+      `ALTER TABLE audience_syncs ADD COLUMN consent_cursor ${d.jsonType}`,
+      `ALTER TABLE audience_syncs ADD COLUMN purpose VARCHAR`,
+      `ALTER TABLE audience_syncs ADD COLUMN last_step ${d.jsonType}`,
+      `CREATE TABLE audience_sync_suppressed (sync_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, reason VARCHAR NOT NULL)`,
+      ...(d.name === 'postgres'
+        ? [
+            `CREATE INDEX consent_statements_ref ON consent_statements (ref_kind, ref_seq)`,
+            `CREATE INDEX consent_statements_user ON consent_statements (user_id)`,
+            `CREATE INDEX consent_statements_anonymous ON consent_statements (anonymous_id)`,
+            `CREATE INDEX record_anchors_record ON record_anchors (record_seq)`,
+            `CREATE UNIQUE INDEX audience_sync_suppressed_key ON audience_sync_suppressed (sync_id, profile_id)`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -1,3 +1,5 @@
+import { type ConsentStatement, consentOfRecord } from '../core/index.js';
+import { CONSENT_COLUMNS, recordConsentRows } from './consent-repository.js';
 import type { Database, SqlValue } from './database.js';
 import { readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
@@ -42,7 +44,28 @@ export class RecordRepository {
         storableJson(r.attributes),
         r.receivedAt,
       ]);
-    await this.db.appendSequenced('profile_records', COLUMNS, records.length, rowsFrom);
+    // `consent_<purpose>` attributes become consent statements, in the same transaction.
+    let consent: ConsentStatement[][] | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const stated = consentOfRecord(records[i]!.attributes, records[i]!.receivedAt);
+      if (stated.length === 0) continue;
+      consent ??= [];
+      consent[i] = stated;
+    }
+    if (consent === undefined) {
+      await this.db.appendSequenced('profile_records', COLUMNS, records.length, rowsFrom);
+      return;
+    }
+    const sourceIds = records.map((r) => r.sourceId);
+    await this.db.writeSequenced('profile_records', async (tx, reserve) => {
+      const first = await reserve(records.length);
+      await tx.bulkInsert('profile_records', COLUMNS, rowsFrom(first));
+      await tx.bulkInsert(
+        'consent_statements',
+        CONSENT_COLUMNS,
+        recordConsentRows(sourceIds, consent, first),
+      );
+    });
   }
 
   async list(sourceId: string, limit: number, afterSeq = 0): Promise<(ProfileRecord & { seq: number })[]> {
@@ -63,6 +86,11 @@ export class RecordRepository {
   }
 
   async deleteImport(importId: string): Promise<void> {
+    await this.db.query(
+      `DELETE FROM consent_statements WHERE ref_kind = 'record'
+       AND ref_seq IN (SELECT seq FROM profile_records WHERE import_id = $1)`,
+      [importId],
+    );
     await this.db.query('DELETE FROM profile_records WHERE import_id = $1', [importId]);
   }
 }

@@ -4,6 +4,7 @@ import { ApiKeyRepository } from './api-key-repository.js';
 import { AttributeRepository } from './attribute-repository.js';
 import { AudienceSyncRepository } from './audience-sync-repository.js';
 import { CampaignRepository } from './campaign-repository.js';
+import { ConsentRepository } from './consent-repository.js';
 import { ContactRepository } from './contact-repository.js';
 import type { Database } from './database.js';
 import { FilePayloads, TablePayloads } from './delivery-payloads.js';
@@ -14,10 +15,12 @@ import { DuckDBWorkspaceQueries } from './duckdb-workspace-query.js';
 import { EventRepository } from './event-repository.js';
 import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
+import { LabelRepository } from './label-repository.js';
 import { MatchRepository } from './match-repository.js';
 import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
 import { OrchestrationRepository } from './orchestration-repository.js';
+import { PolicyRepository } from './policy-repository.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { PostgresWorkspaceQueries } from './postgres-workspace-query.js';
 import { RecordRepository } from './record-repository.js';
@@ -52,6 +55,9 @@ export class Store {
   readonly orchestrations: OrchestrationRepository;
   /** Read-only SQL over the workspace views (orchestrations). */
   readonly workspaceQueries: WorkspaceQueries;
+  readonly consent: ConsentRepository;
+  readonly labels: LabelRepository;
+  readonly policies: PolicyRepository;
 
   /** `payloadDir`: where the embedded store keeps delivery rows as files (PostgreSQL keeps them in a table). */
   constructor(
@@ -80,6 +86,9 @@ export class Store {
       db instanceof PostgresDatabase
         ? new PostgresWorkspaceQueries(db)
         : new DuckDBWorkspaceQueries(db as DuckDBDatabase);
+    this.consent = new ConsentRepository(db);
+    this.labels = new LabelRepository(db);
+    this.policies = new PolicyRepository(db);
     this.deliveries = new DeliveryRepository(
       db,
       db.dialect.name === 'duckdb' && payloadDir ? new FilePayloads(payloadDir) : new TablePayloads(db),

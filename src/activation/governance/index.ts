@@ -1,0 +1,7 @@
+export {
+  ConsentSuppression,
+  type ConsentView,
+  type SuppressionReason,
+} from './consent-suppression.js';
+export { PolicyChecker, policyError } from './policy-checker.js';
+export { PolicyService } from './policy-service.js';
