@@ -18,6 +18,7 @@ import type { CampaignMemberRow, Store, StoredCampaignRun } from '../store/index
 import { assignmentPoint, groupOf } from './campaign-groups.js';
 import type { ContactPolicyService } from './contact-policy.js';
 import { defaultMapping, fieldSourceIssues, profileRows } from './field-sources.js';
+import { ConsentSuppression, PolicyChecker, policyError } from './governance/index.js';
 
 export interface CampaignServiceOptions {
   log: { info(message: string): void; error(message: string, err?: unknown): void };
@@ -52,10 +53,13 @@ export interface RunCounts {
   excluded: number;
   /** Qualified and not excluded. */
   audience: number;
-  /** In the audience, and handled by an earlier run that it has not left since (recurrences send only the rest). */
+  /** In the audience, and handled (sent or held out as control) by an earlier run that it has not left since. */
   alreadyHandled: number;
+  /** In the audience now and not at the last run: what a recurrence is for. */
   newlyQualified: number;
-  /** Newly qualified but in no sub-audience. */
+  /** In the audience at the last run too, but suppressed, held back or unmatched then: tried again. */
+  retried: number;
+  /** Newly qualified or retried, but in no sub-audience. */
   unmatched: number;
   subAudiences: { name: string; profiles: number; groups: GroupCounts[] }[];
 }
@@ -90,6 +94,8 @@ const PAGE = 5_000;
  */
 export class CampaignService {
   private readonly now: () => Date;
+  private readonly consent: ConsentSuppression;
+  private readonly policies: PolicyChecker;
 
   constructor(
     private readonly store: Store,
@@ -99,6 +105,8 @@ export class CampaignService {
     private readonly options: CampaignServiceOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.consent = new ConsentSuppression(store);
+    this.policies = new PolicyChecker(store);
     scheduler.handle('campaign', (run) => this.execute(run.subjectId, run.dueAt));
   }
 
@@ -113,6 +121,7 @@ export class CampaignService {
   /** Saves a draft; only its shape is checked here (launching checks everything). */
   async create(input: unknown): Promise<Campaign> {
     const definition = parseOrThrow(CampaignDefinitionSchema, input, 'campaign');
+    await this.refusePolicyViolations(definition);
     const now = this.now();
     const campaign: Campaign = {
       ...definition,
@@ -142,6 +151,7 @@ export class CampaignService {
     if (!('description' in definition)) delete campaign.description;
     if (!('launchDate' in definition)) delete campaign.launchDate;
     if (existing.status === 'scheduled') await this.refuseProblems(campaign);
+    else await this.refusePolicyViolations(campaign);
     await this.store.campaigns.update(campaign);
     if (existing.status === 'scheduled') await this.scheduler.schedule('campaign', id, campaign.schedule);
     return campaign;
@@ -358,6 +368,8 @@ export class CampaignService {
     if ((await this.store.campaigns.run(runId))?.status === 'completed') return;
     await this.store.campaigns.setStatus(campaign.id, 'running', this.now(), RUNNABLE);
     await this.store.campaigns.startRun(runId, campaign.id, dueAt, this.now());
+    // Computed again from scratch: what an earlier attempt of this run logged would hold its own profiles back.
+    await this.store.contacts.forgetRun(runId);
     try {
       const problems = await this.problems(campaign);
       if (problems.length > 0) throw problemsError(`campaign ${campaign.name} cannot run`, problems);
@@ -394,18 +406,22 @@ export class CampaignService {
     };
     const qualified = await memberOf(campaign.include);
     const excluded = await memberOf(campaign.exclude);
-    const handledBefore = await this.store.campaigns.handledAudience(campaign.id);
+    const before = await this.store.campaigns.lastAudience(campaign.id);
     const audience = [...qualified].filter((p) => !excluded.has(p));
-    const stillIn = audience.filter((p) => handledBefore.has(p));
-    const newly = audience.filter((p) => !handledBefore.has(p)).sort();
+    const alreadyHandled = audience.filter((p) => before.get(p) === true);
+    const newlyQualified = audience.filter((p) => !before.has(p));
+    // Suppressed, held back or unmatched at the last run and still in the audience: tried again.
+    const retried = audience.filter((p) => before.get(p) === false);
+    const newly = [...newlyQualified, ...retried].sort();
 
     const subOf = await this.subAudiencesOf(campaign, newly, dueAt);
     const counts: RunCounts = {
       qualified: qualified.size,
       excluded: qualified.size - audience.length,
       audience: audience.length,
-      alreadyHandled: stillIn.length,
-      newlyQualified: newly.length,
+      alreadyHandled: alreadyHandled.length,
+      newlyQualified: newlyQualified.length,
+      retried: retried.length,
       unmatched: 0,
       subAudiences: campaign.subAudiences.map((sub) => ({
         name: sub.name,
@@ -482,8 +498,8 @@ export class CampaignService {
         }
       }
     }
-    handledNow.push(...sent);
-    return { counts: counts as unknown as Record<string, unknown>, handledNow, stillIn };
+    const handled = new Set([...alreadyHandled, ...handledNow, ...sent]);
+    return { counts: counts as unknown as Record<string, unknown>, audience, handled };
   }
 
   /** Sends one treatment group to one destination, recording each profile's outcome. */
@@ -515,7 +531,9 @@ export class CampaignService {
       outcome,
       reason,
     });
-    const screened = await this.screen(destination, profiles, dueAt);
+    // Quiet hours and caps are about when people hear from us: the send time, not the due time.
+    const sendAt = this.now();
+    const screened = await this.screen(destination, profiles, sendAt);
     const rows: CampaignMemberRow[] = [];
     for (const [profileId, reason] of screened.suppressed) {
       counts.suppressed[reason] = (counts.suppressed[reason] ?? 0) + 1;
@@ -548,6 +566,15 @@ export class CampaignService {
       rows: pages(),
     });
     counts.queued = sent.length;
+    if (destination.purpose !== undefined) {
+      await this.options.contactPolicy.record({
+        profileIds: sent,
+        channel: destination.purpose,
+        activationId: campaign.id,
+        runId,
+        at: sendAt,
+      });
+    }
     return { counts, sent };
   }
 
@@ -560,11 +587,14 @@ export class CampaignService {
     profiles: readonly string[],
     at: Date,
   ): Promise<{ sendable: string[]; suppressed: Map<string, string>; held: Map<string, string> }> {
-    const suppressed = new Map<string, string>();
-    const held = new Map<string, string>();
-    void destination;
-    void at;
-    return { sendable: profiles.filter((p) => !suppressed.has(p) && !held.has(p)), suppressed, held };
+    const suppressed: Map<string, string> = await this.consent.suppressed(profiles, destination.purpose);
+    const open = profiles.filter((p) => !suppressed.has(p));
+    // A destination's channel is its purpose: one without a purpose is no channel a policy caps.
+    const held =
+      destination.purpose === undefined
+        ? new Map<string, string>()
+        : await this.options.contactPolicy.screen({ profileIds: open, channel: destination.purpose, at });
+    return { sendable: open.filter((p) => !held.has(p)), suppressed, held };
   }
 
   /** For each newly qualified profile, the index of the first sub-audience whose condition it meets. */
@@ -639,7 +669,31 @@ export class CampaignService {
       }
     }
     issues.push(...(await fieldSourceIssues(this.store, mapping, fieldsAt)));
+    issues.push(...(await this.policies.checkFields(destination, mapping, fieldsAt)));
     return issues;
+  }
+
+  /**
+   * A draft may be incomplete, but never one that sends a forbidden attribute: the policy
+   * violations of the destinations it names (that exist) stop it from being saved.
+   */
+  private async refusePolicyViolations(campaign: CampaignDefinition): Promise<void> {
+    const issues: Issue[] = [];
+    for (const [s, sub] of campaign.subAudiences.entries()) {
+      for (const [t, treatment] of sub.treatments.entries()) {
+        for (const [d, target] of treatment.destinations.entries()) {
+          const destination = await this.delivery.destinations.get(target.destinationId).catch((err) => {
+            if (err instanceof NotFoundError) return undefined;
+            throw err;
+          });
+          if (!destination) continue;
+          const mapping = target.fields ?? (await this.defaultFields(destination.id));
+          const path = ['subAudiences', s, 'treatments', t, 'destinations', d, 'fields'];
+          issues.push(...(await this.policies.checkFields(destination, mapping, path)));
+        }
+      }
+    }
+    if (issues.length > 0) throw policyError(`campaign ${campaign.name}`, issues);
   }
 
   private async refuseProblems(campaign: CampaignDefinition): Promise<void> {

@@ -321,4 +321,96 @@ describe.each(ENGINES)('campaigns on %s', (engine) => {
     const again = await api<{ status: string }>(s, `/campaigns/${campaign.id}/launch`, { method: 'POST' });
     expect(again.status).toBe('scheduled');
   });
+
+  it('never saves a campaign that sends a forbidden attribute, and holds back what the contact policy forbids', async () => {
+    const consented = (n: number, zone: string) => ({
+      type: 'identify',
+      userId: `cp${n}`,
+      traits: { email: `cp${n}@example.com`, first_name: `CP${n}`, time_zone: zone, cohort: 'cp' },
+      context: { consent: { email: true } },
+    });
+    await track(
+      Array.from({ length: 20 }, (_, n) => consented(n, n < 5 ? 'Asia/Tokyo' : 'America/New_York')),
+    );
+    const cohort = await api<{ id: string }>(s, '/segments', {
+      method: 'POST',
+      status: 201,
+      body: {
+        name: 'Contact cohort',
+        condition: { kind: 'attribute', attribute: 'cohort', test: { operator: 'equals', value: 'cp' } },
+      },
+    });
+    const ads = await createWebhookDestination(s, receiver, { name: 'ads hook' });
+    await api(s, `/destinations/${ads.id}`, {
+      method: 'PUT',
+      body: { purpose: 'email', marketingActions: ['advertising'] },
+    });
+    await api(s, '/labels/identifier:email', { method: 'PUT', body: { labels: ['pii'] } });
+    await api(s, '/policies', {
+      method: 'POST',
+      status: 201,
+      body: { name: 'No PII to ads', labels: ['pii'], marketingActions: ['advertising'] },
+    });
+    const body = (fields: Record<string, string>, name: string) => ({
+      name,
+      include: [cohort.id],
+      subAudiences: [
+        {
+          name: 'All',
+          treatments: [{ name: 'T', percent: 100, destinations: [{ destinationId: ads.id, fields }] }],
+        },
+      ],
+      schedule: { kind: 'now' },
+    });
+    const refused = await fetch(`${s.url}/api/campaigns`, {
+      method: 'POST',
+      headers: s.admin,
+      body: JSON.stringify(body({ id: 'profile_id', em: 'identifier:email' }, 'Leaky')),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      code: 'policy_violation',
+      issues: [
+        {
+          path: ['body', 'subAudiences', 0, 'treatments', 0, 'destinations', 0, 'fields', 'em'],
+          message: expect.stringMatching(
+            /identifier:email \(label pii\) may not go to ads hook \(advertising\): policy No PII to ads/,
+          ),
+        },
+      ],
+    });
+
+    // At most one email a week, and nothing between 21:00 and 08:00 where the profile lives.
+    await api(s, '/contact-policy', {
+      method: 'PUT',
+      body: {
+        frequencyCaps: [{ channel: 'email', max: 1, per: { amount: 7, unit: 'days' } }],
+        quietHours: { start: '21:00', end: '08:00' },
+      },
+    });
+    type Counts = {
+      subAudiences: { groups: { destinations: { queued: number; held: Record<string, number> }[] }[] }[];
+    };
+    const runOnce = async (name: string, at: string) => {
+      const c = await api<{ id: string }>(s, '/campaigns', {
+        method: 'POST',
+        status: 201,
+        body: body({ id: 'profile_id' }, name),
+      });
+      await api(s, `/campaigns/${c.id}/launch`, { method: 'POST' });
+      await tick(at);
+      const run = (await api<{ runs: { counts: Counts }[] }>(s, `/campaigns/${c.id}/runs`)).runs[0]!;
+      return run.counts.subAudiences[0]!.groups[0]!.destinations[0]!;
+    };
+    // 13:00 UTC: 22:00 in Tokyo (quiet), 08:00 in New York (quiet hours just ended).
+    const first = await runOnce('First touch', '2026-11-25T13:00:00Z');
+    expect(first).toMatchObject({ queued: 15, held: { quiet_hours: 5 } });
+    // Two days later at 03:00 UTC (12:00 in Tokyo, 22:00 in New York): New York is quiet (and capped: quiet hours are named first).
+    const second = await runOnce('Second touch', '2026-11-27T03:00:00Z');
+    expect(second).toMatchObject({ queued: 5, held: { quiet_hours: 15 } });
+    // 23:30 UTC: 08:30 in Tokyo, 18:30 in New York; everyone had this week's email.
+    const third = await runOnce('Third touch', '2026-11-27T23:30:00Z');
+    expect(third).toMatchObject({ queued: 0, held: { 'frequency_cap:email:1/7days': 20 } });
+    await api(s, '/contact-policy', { method: 'PUT', body: {} });
+  });
 });

@@ -224,21 +224,22 @@ export class CampaignRepository {
   }
 
   /**
-   * Ends a run. On success the campaign's remembered audience becomes the part of `audience` it
-   * had handled before plus `handled` now, in the same transaction, so a recurrence compares with
-   * exactly what the last completed run left.
+   * Ends a run. On success the campaign's remembered audience becomes this run's, each profile
+   * marked handled if this run or an earlier one sent it or held it out as control, in the same
+   * transaction, so a recurrence compares with exactly what the last completed run left.
    */
   async finishRun(
     runId: string,
     campaignId: string,
     at: Date,
-    outcome: { counts: Record<string, unknown>; handledNow: readonly string[]; stillIn: readonly string[] },
+    outcome: { counts: Record<string, unknown>; audience: readonly string[]; handled: ReadonlySet<string> },
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM campaign_audience WHERE campaign_id = $1', [campaignId]);
-      const rows = [...outcome.stillIn, ...outcome.handledNow].map((p) => [campaignId, p, runId]);
-      if (rows.length > 0)
-        await tx.bulkInsert('campaign_audience', ['campaign_id', 'profile_id', 'run_id'], rows);
+      const rows = outcome.audience.map((p) => [campaignId, p, runId, outcome.handled.has(p)]);
+      if (rows.length > 0) {
+        await tx.bulkInsert('campaign_audience', ['campaign_id', 'profile_id', 'run_id', 'handled'], rows);
+      }
       await tx.query(
         `UPDATE campaign_runs SET status = 'completed', finished_at = $2, counts = $3, error = NULL WHERE id = $1`,
         [runId, at, storableJson(outcome.counts)],
@@ -253,13 +254,13 @@ export class CampaignRepository {
     );
   }
 
-  /** The profiles the campaign handled that were still in its audience at its last completed run. */
-  async handledAudience(campaignId: string): Promise<Set<string>> {
-    const rows = await this.db.query<{ profile_id: string }>(
-      'SELECT profile_id FROM campaign_audience WHERE campaign_id = $1',
+  /** The campaign's audience at its last completed run: each profile, and whether it was handled. */
+  async lastAudience(campaignId: string): Promise<Map<string, boolean>> {
+    const rows = await this.db.query<{ profile_id: string; handled: boolean }>(
+      'SELECT profile_id, handled FROM campaign_audience WHERE campaign_id = $1',
       [campaignId],
     );
-    return new Set(rows.map((r) => r.profile_id));
+    return new Map(rows.map((r) => [r.profile_id, r.handled]));
   }
 
   /** What a run did, profile by profile (`outcome` to filter), in profile order. */

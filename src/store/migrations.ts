@@ -364,11 +364,12 @@ const MIGRATIONS: Migration[] = [
     version: 9,
     name: 'campaigns, destination default attributes, the contact policy and contact log',
     statements: (d) => [
+      // Definitions and field mappings as JSON text: JSONB would reorder keys, and a mapping's order is the file's column order.
       `CREATE TABLE campaigns (
         id VARCHAR PRIMARY KEY,
         name VARCHAR NOT NULL UNIQUE,
         status VARCHAR NOT NULL,
-        definition ${d.jsonType} NOT NULL,
+        definition VARCHAR NOT NULL,
         created_at TIMESTAMPTZ NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
@@ -394,16 +395,17 @@ const MIGRATIONS: Migration[] = [
         outcome VARCHAR NOT NULL,
         reason VARCHAR
       )`,
-      // The profiles a recurring campaign has handled (sent or held out as control) that were still in its audience at its last run.
+      // A campaign's audience at its last completed run; \`handled\`: sent or held out as control (by that run or an earlier one).
       `CREATE TABLE campaign_audience (
         campaign_id VARCHAR NOT NULL,
         profile_id VARCHAR NOT NULL,
-        run_id VARCHAR NOT NULL
+        run_id VARCHAR NOT NULL,
+        handled BOOLEAN NOT NULL
       )`,
       // A destination's default attributes for campaigns: destination field -> source.
       `CREATE TABLE destination_default_fields (
         destination_id VARCHAR PRIMARY KEY,
-        fields ${d.jsonType} NOT NULL,
+        fields VARCHAR NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       // The workspace's settings by name (the contact policy is one), as JSON.
