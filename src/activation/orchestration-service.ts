@@ -16,6 +16,7 @@ import {
   type StoredOrchestration,
   WORKSPACE_VIEWS,
 } from '../store/index.js';
+import { PolicyChecker, policyError, querySources } from './governance/index.js';
 
 /** The scheduler's kind for orchestrations: schedules are `orchestration:<id>`. */
 const KIND = 'orchestration';
@@ -56,6 +57,8 @@ export class OrchestrationService {
   private readonly log: OrchestrationOptions['log'];
 
   /** Registers the scheduler's handler for orchestrations. */
+  private readonly policies: PolicyChecker;
+
   constructor(
     private readonly store: Store,
     private readonly delivery: Delivery,
@@ -66,6 +69,7 @@ export class OrchestrationService {
     this.queryTimeoutMs = options.queryTimeoutMs ?? 600_000;
     this.previewTimeoutMs = options.previewTimeoutMs ?? 30_000;
     this.log = options.log;
+    this.policies = new PolicyChecker(store);
     scheduler.handle(KIND, (run) => this.runScheduled(run));
   }
 
@@ -108,6 +112,7 @@ export class OrchestrationService {
   /** Creates an orchestration, checking every field first (all problems at once), and schedules it when enabled. */
   async create(input: CreateOrchestration): Promise<OrchestrationView> {
     const { columns } = await this.check(input);
+    await this.refusePolicyViolations(input.name, input.destinationId, input.query, columns!);
     const now = this.now();
     const orchestration: StoredOrchestration = {
       id: newId('orch'),
@@ -136,6 +141,7 @@ export class OrchestrationService {
       columns: columns ?? current.columns,
       updatedAt: this.now(),
     };
+    await this.refusePolicyViolations(next.name, next.destinationId, next.query, next.columns);
     await this.store.orchestrations.update(next);
     if (input.schedule !== undefined || input.enabled !== undefined) {
       if (next.enabled) await this.scheduler.schedule(KIND, id, next.schedule);
@@ -210,6 +216,8 @@ export class OrchestrationService {
       }
     }
     const sent = await this.read(o.query, async (columns, rows) => {
+      // Checked again before anything is staged: a label or a policy may have come since it was saved.
+      await this.refusePolicyViolations(o.name, o.destinationId, o.query, columns);
       await this.store.orchestrations.setColumns(o.id, columns);
       return this.delivery.outbox.enqueue({
         destinationId: o.destinationId,
@@ -300,6 +308,22 @@ export class OrchestrationService {
       );
     }
     return { columns };
+  }
+
+  /** Refuses a query whose result would carry a value a data-usage policy forbids at the destination. */
+  private async refusePolicyViolations(
+    name: string,
+    destinationId: string,
+    query: string,
+    columns: readonly string[],
+  ): Promise<void> {
+    const issues = await this.policies.checkFields(destinationId, querySources(query, columns), ['query']);
+    // The pseudo-field (the source itself) adds nothing to the path: the query is what to change.
+    if (issues.length > 0)
+      throw policyError(
+        `orchestration ${name}`,
+        issues.map((i) => ({ ...i, path: ['query'] })),
+      );
   }
 
   private async runScheduled(run: ScheduledRun): Promise<void> {

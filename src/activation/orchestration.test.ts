@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CreateDestinationSchema, CreateOrchestrationSchema, UserError } from '../core/index.js';
+import {
+  CreateDestinationSchema,
+  CreateOrchestrationSchema,
+  CreatePolicySchema,
+  UserError,
+} from '../core/index.js';
 import { CONNECTORS } from '../delivery/connectors.js';
 import { type Delivery, openDelivery } from '../delivery/index.js';
 import { Scheduler } from '../scheduler/index.js';
@@ -12,6 +17,7 @@ import { eventually, failureOf, quickSettings } from '../test-support/delivery.j
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
 import { TEST_SECRET_KEY } from '../test-support/server.js';
 import { addOrder, seedWorkspace } from '../test-support/workspace.js';
+import { PolicyService } from './governance/index.js';
 import { OrchestrationService } from './orchestration-service.js';
 
 const silent = { info: () => {}, error: () => {} };
@@ -217,6 +223,44 @@ describe.each(ENGINES)('orchestrations on %s', (engine) => {
     expect(run!.error).toMatch(/Ann|integer|INT/i);
     const schedule = await t.store.schedules.get('orchestration', orchestration.id);
     expect(schedule!.lastError).toBe(run!.error);
+  });
+
+  it('refuses a query that would send a value a data-usage policy forbids, when saved and again when run', async () => {
+    const csv = await folderDestination('csv');
+    await delivery.destinations.update(csv.id, { marketingActions: ['export'] });
+    await t.store.labels.set('identifier:email', ['pii'], now);
+    await new PolicyService(t.store).create(
+      CreatePolicySchema.parse({ name: 'No PII out', labels: ['pii'], marketingActions: ['export'] }),
+    );
+    const emails = await failureOf(
+      create({
+        destinationId: csv.id,
+        query: "SELECT profile_id, value AS contact FROM identifiers WHERE namespace = 'email'",
+      }),
+      UserError,
+    );
+    expect(emails.code).toBe('policy_violation');
+    expect(emails.issues).toEqual([
+      {
+        code: 'policy_violation',
+        path: ['query'],
+        message: expect.stringMatching(
+          /identifier:email \(label pii\) may not go to exports csv \d+ \(export\): policy No PII out/,
+        ),
+      },
+    ]);
+    // Allowed when saved; refused at the run once its first_name is labelled, and nothing is written.
+    const names = await create({
+      destinationId: csv.id,
+      query: "SELECT profile_id, attributes->>'first_name' AS given FROM profiles",
+    });
+    await t.store.labels.set('first_name', ['pii'], now);
+    at('2026-03-27T08:00:01Z');
+    expect(await scheduler.tick()).toBe(1);
+    const [run] = await service.runs(names.id);
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(run!.error).toMatch(/first_name \(label pii\)/);
+    expect(await readdir(csv.path)).toEqual([]);
   });
 
   it('refuses an orchestration with every problem at once, each naming its field', async () => {
