@@ -145,6 +145,8 @@ async function startOnStore(
   if (!options.manualScheduler) scheduler.start();
   const syncs = new AudienceSyncService(store, delivery, {
     log,
+    now,
+    contactPolicy,
     ...(options.syncPollMs ? { pollMs: options.syncPollMs } : {}),
   });
   syncs.start();

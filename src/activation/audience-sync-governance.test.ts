@@ -280,3 +280,89 @@ describe.each(ENGINES)('audience sync governance on %s', (engine) => {
     );
   });
 });
+
+describe.each(ENGINES)('an audience sync under the contact policy on %s', (engine) => {
+  let s: TestServer;
+  let receiver: WebhookReceiver;
+  let clock = new Date('2026-11-25T13:00:00Z');
+
+  beforeAll(async () => {
+    s = await startTestServer(
+      engine,
+      {},
+      {
+        delivery: { pollMs: 100, closeGraceMs: 200 },
+        syncPollMs: 100,
+        now: () => clock,
+        manualScheduler: true,
+      },
+    );
+    receiver = await startWebhookReceiver();
+  });
+  afterAll(async () => {
+    await s.close();
+    await receiver.close();
+  });
+
+  it('holds back members during their quiet hours and adds them once those end', async () => {
+    const writeKey = (await s.createSource('web', 'events')).writeKey;
+    const person = (n: number) => ({
+      type: 'identify',
+      userId: `q${n}`,
+      traits: { email: `q${n}@example.com`, time_zone: n < 2 ? 'Asia/Tokyo' : 'America/New_York' },
+      context: { consent: { email: true } },
+    });
+    const batch = [
+      ...Array.from({ length: 6 }, (_, n) => person(n)),
+      ...Array.from({ length: 6 }, (_, n) => ({ type: 'track', userId: `q${n}`, event: 'Product Viewed' })),
+    ];
+    expect((await postTracking(s, 'batch', { batch }, { Authorization: basicAuth(writeKey) })).status).toBe(
+      200,
+    );
+    await s.app.identity.settle();
+    await s.app.segments.settle();
+    await api(s, '/contact-policy', {
+      method: 'PUT',
+      body: { quietHours: { start: '21:00', end: '08:00' } },
+    });
+    const segment = await api<{ id: string }>(s, '/segments', { method: 'POST', body: VIEWERS, status: 201 });
+    const destination = await api<{ id: string }>(s, '/destinations', {
+      method: 'POST',
+      status: 201,
+      body: {
+        name: 'mails',
+        connector: 'webhook',
+        purpose: 'email',
+        config: { url: receiver.url, secret: receiver.secret, batchSize: 100, timeoutMs: 60_000 },
+        settings: quickSettings(),
+      },
+    });
+    const sync = await api<SyncView>(s, '/syncs', {
+      method: 'POST',
+      status: 201,
+      body: {
+        name: 'viewers',
+        segmentId: segment.id,
+        destinationId: destination.id,
+        fields: { email: 'identifier:email' },
+      },
+    });
+    // 13:00 UTC: 22:00 in Tokyo (quiet), 08:00 in New York.
+    const emails = (n: number[]) => n.map((i) => `q${i}@example.com`).sort();
+    await eventually('New York sent', () =>
+      JSON.stringify(receiver.audience('email')) === JSON.stringify(emails([2, 3, 4, 5])) ? true : undefined,
+    );
+    expect((await api<SyncView>(s, `/syncs/${sync.id}`)).suppressed).toEqual({
+      total: 2,
+      reasons: { quiet_hours: 2 },
+    });
+    // 00:30 UTC the next day: 09:30 in Tokyo; the held-back members are tried again and sent.
+    clock = new Date('2026-11-26T00:30:00Z');
+    await eventually('Tokyo sent after its quiet hours', () =>
+      JSON.stringify(receiver.audience('email')) === JSON.stringify(emails([0, 1, 2, 3, 4, 5]))
+        ? true
+        : undefined,
+    );
+    expect((await api<SyncView>(s, `/syncs/${sync.id}`)).suppressed.total).toBe(0);
+  });
+});

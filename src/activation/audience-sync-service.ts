@@ -16,6 +16,7 @@ import type {
   SyncStepStats,
 } from '../store/index.js';
 import { cursorRange, SyncConsent, sameCursor } from './audience-sync-consent.js';
+import type { ContactPolicyService } from './contact-policy.js';
 import { ConsentSuppression, PolicyChecker, policyError } from './governance/index.js';
 
 export interface AudienceSyncOptions {
@@ -23,7 +24,12 @@ export interface AudienceSyncOptions {
   /** How often the ledger is read for new entries and exits. */
   pollMs?: number;
   now?: () => Date;
+  /** Holds back adds at quiet hours or past a frequency cap (the destination's purpose is its channel). */
+  contactPolicy: ContactPolicyService;
 }
+
+/** How long members the contact policy held back wait before a step tries them again. */
+const CONTACT_RETRY_MS = 60_000;
 
 /** An audience sync as the API shows it: with the members it holds back from the destination, per reason. */
 export interface AudienceSyncView extends StoredAudienceSync {
@@ -55,6 +61,8 @@ export class AudienceSyncService {
   private readonly consent: ConsentSuppression;
   private readonly policies: PolicyChecker;
   private readonly syncConsent: SyncConsent;
+  /** When each sync last tried again the members its contact policy held back (by the service's clock). */
+  private readonly contactRetriedAt = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -204,7 +212,8 @@ export class AudienceSyncService {
       consentTo.records < consentFrom.records ||
       consentTo.audit < consentFrom.audit;
     const consentMoved = recheckAll || !sameCursor(consentFrom, consentTo);
-    if (changes.length === 0 && !consentMoved) {
+    const retryContact = await this.contactRetryDue(sync, purpose);
+    if (changes.length === 0 && !consentMoved && retryContact.length === 0) {
       // Whatever stopped the last step (a policy since relaxed) no longer does.
       if (sync.lastError !== undefined) await this.store.audienceSyncs.failed(sync.id, undefined);
       return;
@@ -225,10 +234,7 @@ export class AudienceSyncService {
     for (const id of entered) {
       const reason = enteredHeld.get(id);
       if (reason) hold.push({ profileId: id, reason });
-      else {
-        adds.push(id);
-        release.push(id);
-      }
+      else adds.push(id);
     }
     // Who was held back was never sent: an exit only forgets them.
     const exitedHeld = await this.store.audienceSyncs.heldBack(sync.id, exited);
@@ -256,19 +262,43 @@ export class AudienceSyncService {
             step.withdrawn++;
           }
         } else {
-          release.push(profileId);
           adds.push(profileId);
           step.regranted++;
         }
       }
     }
+    // The contact policy: members it held back before, still members and not moved by this step,
+    // are tried again; then it screens every add (held ones wait, not sent).
+    const moved = new Set([...last.keys(), ...adds, ...removes, ...hold.map((h) => h.profileId)]);
+    const retried = retryContact.filter((id) => !moved.has(id));
+    if (retried.length > 0) {
+      const stillMembers = await this.store.audienceSyncs.membersAmong(sync.segmentId, retried);
+      const noConsent = await this.consent.suppressed([...stillMembers], purpose);
+      for (const id of retried) {
+        if (!stillMembers.has(id)) release.push(id);
+        else if (noConsent.has(id)) hold.push({ profileId: id, reason: noConsent.get(id)! });
+        else adds.push(id);
+      }
+    }
+    const contactHeld =
+      purpose === undefined || adds.length === 0
+        ? new Map<string, string>()
+        : await this.options.contactPolicy.screen({ profileIds: adds, channel: purpose, at: this.now() });
+    for (const [profileId, reason] of contactHeld) hold.push({ profileId, reason });
+    const sending = adds.filter((id) => !contactHeld.has(id));
+    release.push(...sending);
+
     for (const h of hold) step.suppressed[h.reason] = (step.suppressed[h.reason] ?? 0) + 1;
-    step.added = adds.length;
+    step.added = sending.length;
     step.removed = removes.length;
 
-    const range = `${sync.cursor + 1}-${cursor}.${cursorRange(consentFrom, consentTo)}`;
+    // Tries of held-back members add the time to the run id: each is a send of its own.
+    const range = `${sync.cursor + 1}-${cursor}.${cursorRange(consentFrom, consentTo)}${retryContact.length > 0 ? `.c${this.now().getTime()}` : ''}`;
     if (removes.length > 0) await this.enqueue(sync, range, 'remove', await this.rowsOf(sync, removes));
-    if (adds.length > 0) await this.enqueue(sync, range, 'add', await this.rowsOf(sync, adds));
+    if (sending.length > 0) {
+      await this.enqueue(sync, range, 'add', await this.rowsOf(sync, sending));
+      await this.recordContacts(sync, purpose, `${sync.id}.${range}`, sending);
+    }
     await this.store.audienceSyncs.advance(
       sync.id,
       { cursor, consentCursor: consentTo, purpose, lastStep: step, hold, release },
@@ -281,7 +311,14 @@ export class AudienceSyncService {
     // The ledger position first, then the members: a change in between is sent again, harmlessly.
     const upTo = await this.store.memberships.lastSeq(sync.segmentId);
     const step = emptyStep(this.now());
-    await this.enqueue(sync, `full.${upTo}`, 'add', this.memberRows(sync, destination.purpose, step));
+    const range = `full.${upTo}`;
+    await this.store.contacts.forgetRun(`${sync.id}.${range}`);
+    await this.enqueue(
+      sync,
+      range,
+      'add',
+      this.memberRows(sync, destination.purpose, step, `${sync.id}.${range}`),
+    );
     await this.store.audienceSyncs.advance(
       sync.id,
       {
@@ -294,6 +331,32 @@ export class AudienceSyncService {
       },
       this.now(),
     );
+  }
+
+  /** Who the contact policy held back and is due to be tried again (at most once a minute per sync). */
+  private async contactRetryDue(sync: StoredAudienceSync, purpose: string | undefined): Promise<string[]> {
+    if (purpose === undefined) return [];
+    const last = this.contactRetriedAt.get(sync.id);
+    if (last !== undefined && this.now().getTime() - last < CONTACT_RETRY_MS) return [];
+    this.contactRetriedAt.set(sync.id, this.now().getTime());
+    return this.store.audienceSyncs.heldByContactPolicy(sync.id);
+  }
+
+  /** Logs the adds sent on the destination's channel, for frequency caps. */
+  private async recordContacts(
+    sync: StoredAudienceSync,
+    purpose: string | undefined,
+    runId: string,
+    profileIds: readonly string[],
+  ): Promise<void> {
+    if (purpose === undefined || profileIds.length === 0) return;
+    await this.options.contactPolicy.record({
+      profileIds,
+      channel: purpose,
+      activationId: sync.id,
+      runId,
+      at: this.now(),
+    });
   }
 
   private enqueue(
@@ -318,13 +381,24 @@ export class AudienceSyncService {
     sync: StoredAudienceSync,
     purpose: string | undefined,
     step: SyncStepStats,
+    runId: string,
   ): AsyncGenerator<DeliveryRecord[]> {
     for (let after = ''; ; ) {
       const page = (await this.store.memberships.members(sync.segmentId, MEMBERS_PAGE, after)).map(
         (m) => m.profileId,
       );
       if (page.length === 0) return;
-      const held = await this.consent.suppressed(page, purpose);
+      const held: Map<string, string> = await this.consent.suppressed(page, purpose);
+      if (purpose !== undefined) {
+        const open = page.filter((id) => !held.has(id));
+        const at = this.now();
+        for (const [id, reason] of await this.options.contactPolicy.screen({
+          profileIds: open,
+          channel: purpose,
+          at,
+        }))
+          held.set(id, reason);
+      }
       // Without a purpose nobody is held back, and a new sync holds nobody yet.
       if (purpose !== undefined)
         await this.store.audienceSyncs.holdAmong(
@@ -335,6 +409,7 @@ export class AudienceSyncService {
       for (const reason of held.values()) step.suppressed[reason] = (step.suppressed[reason] ?? 0) + 1;
       const sent = page.filter((id) => !held.has(id));
       step.added += sent.length;
+      await this.recordContacts(sync, purpose, runId, sent);
       yield await this.rowsOf(sync, sent);
       after = page[page.length - 1]!;
     }

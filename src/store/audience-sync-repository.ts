@@ -157,6 +157,16 @@ export class AudienceSyncRepository {
     });
   }
 
+  /** The members a sync's contact policy held back (quiet hours, frequency caps), to be tried again. */
+  async heldByContactPolicy(id: string): Promise<string[]> {
+    const rows = await this.db.query<{ profile_id: string }>(
+      `SELECT profile_id FROM audience_sync_suppressed
+       WHERE sync_id = $1 AND (reason = 'quiet_hours' OR reason LIKE 'frequency_cap:%') ORDER BY profile_id`,
+      [id],
+    );
+    return rows.map((r) => r.profile_id);
+  }
+
   /** The members of a sync held back from its destination (of `profileIds`, or all), with why. */
   async heldBack(id: string, profileIds?: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
