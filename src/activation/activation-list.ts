@@ -1,5 +1,5 @@
 import type { Store } from '../store/index.js';
-import type { RunCounts } from './campaign-service.js';
+import type { RunCounts } from './campaign-runner.js';
 
 export const ACTIVATION_KINDS = ['campaign', 'sync', 'orchestration'] as const;
 export type ActivationKind = (typeof ACTIVATION_KINDS)[number];

@@ -8,14 +8,18 @@ export function assignmentPoint(campaignId: string, profileId: string): number {
   return digest.readUIntBE(0, 6) / 2 ** 48;
 }
 
-/** Where a point falls: a treatment group's index, or `control`. Treatments come first, in order, then control. */
+/**
+ * Where a point falls: a treatment group's index, or `control`. The control group takes the
+ * bottom of the range and the treatments follow in order, so editing the treatments' split never
+ * moves anyone into or out of control.
+ */
 export function groupOf(sub: SubAudience, point: number): number | 'control' {
-  let upTo = 0;
+  let upTo = (sub.control?.percent ?? 0) / 100;
+  if (point < upTo) return 'control';
   for (const [i, t] of sub.treatments.entries()) {
     upTo += t.percent / 100;
     if (point < upTo) return i;
   }
-  if (sub.control) return 'control';
   // Percentages that sum to 100 only up to rounding leave a sliver: it goes to the last group.
   return sub.treatments.length - 1;
 }

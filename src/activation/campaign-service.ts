@@ -15,53 +15,15 @@ import type { Delivery, DestinationView } from '../delivery/index.js';
 import { checkSchedule, nextRunAfter, type Scheduler } from '../scheduler/index.js';
 import type { SegmentService } from '../segments/index.js';
 import type { CampaignMemberRow, Store, StoredCampaignRun } from '../store/index.js';
-import { assignmentPoint, groupOf } from './campaign-groups.js';
+import { CampaignRunner } from './campaign-runner.js';
 import type { ContactPolicyService } from './contact-policy.js';
-import { defaultMapping, fieldSourceIssues, profileRows } from './field-sources.js';
+import { defaultMapping, fieldSourceIssues } from './field-sources.js';
 import { ConsentSuppression, PolicyChecker, policyError } from './governance/index.js';
 
 export interface CampaignServiceOptions {
   log: { info(message: string): void; error(message: string, err?: unknown): void };
   now?: () => Date;
   contactPolicy: ContactPolicyService;
-}
-
-/** What one run did for one destination of one treatment group. */
-export interface DestinationCounts {
-  destinationId: string;
-  destinationName: string;
-  /** Rows handed to the delivery outbox. */
-  queued: number;
-  /** Profiles not sent, by reason (e.g. `no_consent:email`). */
-  suppressed: Record<string, number>;
-  /** Profiles the contact policy held back, by reason. */
-  held: Record<string, number>;
-}
-
-export interface GroupCounts {
-  name: string;
-  control: boolean;
-  profiles: number;
-  destinations: DestinationCounts[];
-}
-
-/** What a run computed, stored with it. */
-export interface RunCounts {
-  /** Members of an include segment. */
-  qualified: number;
-  /** Of those, members of an exclude segment. */
-  excluded: number;
-  /** Qualified and not excluded. */
-  audience: number;
-  /** In the audience, and handled (sent or held out as control) by an earlier run that it has not left since. */
-  alreadyHandled: number;
-  /** In the audience now and not at the last run: what a recurrence is for. */
-  newlyQualified: number;
-  /** In the audience at the last run too, but suppressed, held back or unmatched then: tried again. */
-  retried: number;
-  /** Newly qualified or retried, but in no sub-audience. */
-  unmatched: number;
-  subAudiences: { name: string; profiles: number; groups: GroupCounts[] }[];
 }
 
 /** A run with what its deliveries have done so far, per destination and group. */
@@ -84,8 +46,6 @@ const LAUNCHABLE: readonly CampaignStatus[] = ['draft', 'paused', 'failed', 'com
 /** Statuses in which a due run goes ahead (a failed recurrence tries again at its next tick). */
 const RUNNABLE: readonly CampaignStatus[] = ['scheduled', 'running', 'failed'];
 
-const PAGE = 5_000;
-
 /**
  * Campaigns: an audience (include segments minus exclude segments), split into ordered
  * sub-audiences, each into treatment groups and a control group by a hash of (campaign, profile),
@@ -94,8 +54,8 @@ const PAGE = 5_000;
  */
 export class CampaignService {
   private readonly now: () => Date;
-  private readonly consent: ConsentSuppression;
   private readonly policies: PolicyChecker;
+  private readonly runner: CampaignRunner;
 
   constructor(
     private readonly store: Store,
@@ -105,8 +65,16 @@ export class CampaignService {
     private readonly options: CampaignServiceOptions,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.consent = new ConsentSuppression(store);
     this.policies = new PolicyChecker(store);
+    this.runner = new CampaignRunner({
+      store,
+      segments,
+      delivery,
+      consent: new ConsentSuppression(store),
+      contactPolicy: options.contactPolicy,
+      now: this.now,
+      defaultFields: (id) => this.defaultFields(id),
+    });
     scheduler.handle('campaign', (run) => this.execute(run.subjectId, run.dueAt));
   }
 
@@ -153,7 +121,11 @@ export class CampaignService {
     if (existing.status === 'scheduled') await this.refuseProblems(campaign);
     else await this.refusePolicyViolations(campaign);
     await this.store.campaigns.update(campaign);
-    if (existing.status === 'scheduled') await this.scheduler.schedule('campaign', id, campaign.schedule);
+    // A live schedule follows the edit (a paused one stays paused).
+    if (['scheduled', 'paused', 'failed'].includes(existing.status)) {
+      await this.scheduler.schedule('campaign', id, campaign.schedule);
+      if (existing.status === 'paused') await this.scheduler.pause('campaign', id);
+    }
     return campaign;
   }
 
@@ -255,6 +227,17 @@ export class CampaignService {
     }
     try {
       checkSchedule(campaign.schedule);
+      if (
+        campaign.schedule.kind === 'recurring' &&
+        nextRunAfter(campaign.schedule, this.now(), false) === undefined
+      ) {
+        issues.push({
+          code: 'never_runs',
+          path: ['schedule'],
+          message:
+            'this schedule has no run left (its end is past, or the cron never matches between start and end)',
+        });
+      }
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       issues.push(
@@ -275,14 +258,31 @@ export class CampaignService {
         `campaign ${campaign.name} is ${campaign.status}: it cannot be launched now`,
       );
     }
+    // A cancelled run may still be sending: a second would read the same audience and send it again.
+    if (await this.store.campaigns.running(id)) {
+      throw new UserError(
+        'campaign_busy',
+        `a run of campaign ${campaign.name} is still under way: launch it when it ends`,
+      );
+    }
     await this.refuseProblems(campaign);
-    await this.scheduler.schedule('campaign', id, campaign.schedule);
+    // The status first: a run the scheduler starts at once must find the campaign scheduled.
     await this.store.campaigns.setStatus(id, 'scheduled', this.now());
+    await this.scheduler.schedule('campaign', id, campaign.schedule);
     return this.store.campaigns.get(id);
   }
 
   async pause(id: string): Promise<Campaign> {
-    await this.transition(id, 'paused', ['scheduled', 'failed'], () => this.scheduler.pause('campaign', id));
+    const campaign = await this.store.campaigns.get(id);
+    if (campaign.status !== 'scheduled' && campaign.status !== 'failed') {
+      throw new UserError(
+        'campaign_busy',
+        `campaign ${campaign.name} is ${campaign.status}: it cannot become paused`,
+      );
+    }
+    // The schedule first: once paused, no run can start between the two writes.
+    await this.scheduler.pause('campaign', id);
+    await this.transition(id, 'paused', ['scheduled', 'failed'], async () => {});
     return this.store.campaigns.get(id);
   }
 
@@ -336,7 +336,7 @@ export class CampaignService {
   members(
     runId: string,
     options: Parameters<Store['campaigns']['members']>[1],
-  ): Promise<CampaignMemberRow[]> {
+  ): Promise<(CampaignMemberRow & { cursor: string })[]> {
     return this.store.campaigns.members(runId, options);
   }
 
@@ -357,31 +357,43 @@ export class CampaignService {
     return fields;
   }
 
-  /** Runs the campaign for a due time (the scheduler calls it); a retry of the same due time is the same run. */
+  /**
+   * Runs the campaign for a due time (the scheduler calls it). A retry of the same due time is the
+   * same run: planned already, it only sends what is not queued yet. Runs planned earlier and not
+   * all sent (a failure while sending) are sent first, so nothing a plan promised is lost.
+   */
   async execute(campaignId: string, dueAt: Date): Promise<void> {
     const campaign = await this.store.campaigns.get(campaignId).catch((err) => {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     });
-    if (!campaign || !RUNNABLE.includes(campaign.status)) return;
+    if (!campaign) return;
     const runId = `${campaign.id}.${dueAt.toISOString()}`;
-    if ((await this.store.campaigns.run(runId))?.status === 'completed') return;
-    await this.store.campaigns.setStatus(campaign.id, 'running', this.now(), RUNNABLE);
-    await this.store.campaigns.startRun(runId, campaign.id, dueAt, this.now());
-    // Computed again from scratch: what an earlier attempt of this run logged would hold its own profiles back.
-    await this.store.contacts.forgetRun(runId);
+    const existing = await this.store.campaigns.run(runId);
+    if (existing?.status === 'completed') {
+      // Completed before a crash kept the campaign from leaving `running`.
+      await this.settleStatus(campaign);
+      return;
+    }
+    if (!(await this.store.campaigns.setStatus(campaign.id, 'running', this.now(), RUNNABLE))) return;
     try {
-      const problems = await this.problems(campaign);
-      if (problems.length > 0) throw problemsError(`campaign ${campaign.name} cannot run`, problems);
-      const outcome = await this.send(campaign, runId, dueAt);
-      await this.store.campaigns.finishRun(runId, campaign.id, this.now(), outcome);
-      const more = nextRunAfter(campaign.schedule, this.now(), true) !== undefined;
-      await this.store.campaigns.setStatus(campaign.id, more ? 'scheduled' : 'completed', this.now(), [
-        'running',
-      ]);
-      this.options.log.info(
-        `campaign ${campaign.name}: run ${runId} queued ${outcome.counts.newlyQualified} newly qualified profiles`,
-      );
+      for (const earlier of await this.store.campaigns.unsentRuns(campaign.id)) {
+        if (earlier.id === runId) continue;
+        await this.runner.send(campaign, earlier.id, earlier.dueAt);
+        await this.store.campaigns.completeRun(earlier.id, this.now());
+      }
+      if (!existing?.planned) {
+        await this.store.campaigns.startRun(runId, campaign.id, dueAt, this.now());
+        const problems = await this.problems(campaign);
+        if (problems.length > 0) throw problemsError(`campaign ${campaign.name} cannot run`, problems);
+        const counts = await this.runner.plan(campaign, runId, dueAt);
+        this.options.log.info(
+          `campaign ${campaign.name}: run ${runId} planned ${counts.newlyQualified} newly qualified and ${counts.retried} retried profiles`,
+        );
+      }
+      await this.runner.send(campaign, runId, dueAt);
+      await this.store.campaigns.completeRun(runId, this.now());
+      await this.settleStatus(campaign);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await this.store.campaigns.failRun(runId, this.now(), message);
@@ -390,235 +402,12 @@ export class CampaignService {
     }
   }
 
-  /** Works out the run's audience, assigns groups, records every newly qualified profile and queues the sends. */
-  private async send(campaign: Campaign, runId: string, dueAt: Date) {
-    const memberOf = async (ids: readonly string[]) => {
-      const members = new Set<string>();
-      for (const id of ids) {
-        for (let after = ''; ; ) {
-          const page = await this.store.memberships.members(id, PAGE * 4, after);
-          if (page.length === 0) break;
-          for (const m of page) members.add(m.profileId);
-          after = page[page.length - 1]!.profileId;
-        }
-      }
-      return members;
-    };
-    const qualified = await memberOf(campaign.include);
-    const excluded = await memberOf(campaign.exclude);
-    const before = await this.store.campaigns.lastAudience(campaign.id);
-    const audience = [...qualified].filter((p) => !excluded.has(p));
-    const alreadyHandled = audience.filter((p) => before.get(p) === true);
-    const newlyQualified = audience.filter((p) => !before.has(p));
-    // Suppressed, held back or unmatched at the last run and still in the audience: tried again.
-    const retried = audience.filter((p) => before.get(p) === false);
-    const newly = [...newlyQualified, ...retried].sort();
-
-    const subOf = await this.subAudiencesOf(campaign, newly, dueAt);
-    const counts: RunCounts = {
-      qualified: qualified.size,
-      excluded: qualified.size - audience.length,
-      audience: audience.length,
-      alreadyHandled: alreadyHandled.length,
-      newlyQualified: newlyQualified.length,
-      retried: retried.length,
-      unmatched: 0,
-      subAudiences: campaign.subAudiences.map((sub) => ({
-        name: sub.name,
-        profiles: 0,
-        groups: [
-          ...sub.treatments.map((t) => ({ name: t.name, control: false, profiles: 0, destinations: [] })),
-          ...(sub.control ? [{ name: 'control', control: true, profiles: 0, destinations: [] }] : []),
-        ],
-      })),
-    };
-    // Profiles per sub-audience and treatment group; control and unmatched are recorded at once.
-    const buckets = campaign.subAudiences.map((sub) => sub.treatments.map((): string[] => []));
-    const recorded: CampaignMemberRow[] = [];
-    const handledNow: string[] = [];
-    const flush = async (force = false) => {
-      if (recorded.length >= PAGE || (force && recorded.length > 0)) {
-        await this.store.campaigns.recordMembers(runId, campaign.id, recorded.splice(0));
-      }
-    };
-    for (const profileId of newly) {
-      const s = subOf(profileId);
-      if (s === undefined) {
-        counts.unmatched += 1;
-        recorded.push({
-          profileId,
-          subAudience: null,
-          treatment: null,
-          destinationId: null,
-          outcome: 'unmatched',
-          reason: 'no_sub_audience',
-        });
-      } else {
-        const sub = campaign.subAudiences[s]!;
-        counts.subAudiences[s]!.profiles += 1;
-        const group = groupOf(sub, assignmentPoint(campaign.id, profileId));
-        if (group === 'control') {
-          counts.subAudiences[s]!.groups[sub.treatments.length]!.profiles += 1;
-          recorded.push({
-            profileId,
-            subAudience: sub.name,
-            treatment: 'control',
-            destinationId: null,
-            outcome: 'control',
-            reason: null,
-          });
-          handledNow.push(profileId);
-        } else {
-          counts.subAudiences[s]!.groups[group]!.profiles += 1;
-          buckets[s]![group]!.push(profileId);
-        }
-      }
-      await flush();
-    }
-    await flush(true);
-
-    const sent = new Set<string>();
-    for (const [s, sub] of campaign.subAudiences.entries()) {
-      for (const [t, treatment] of sub.treatments.entries()) {
-        const profiles = buckets[s]![t]!;
-        for (const target of treatment.destinations) {
-          const destination = await this.delivery.destinations.get(target.destinationId);
-          const fields = target.fields ?? (await this.defaultFields(destination.id));
-          const result = await this.sendGroup(
-            campaign,
-            runId,
-            dueAt,
-            { sub: sub.name, treatment: treatment.name },
-            destination,
-            fields,
-            profiles,
-          );
-          counts.subAudiences[s]!.groups[t]!.destinations.push(result.counts);
-          for (const p of result.sent) sent.add(p);
-        }
-      }
-    }
-    const handled = new Set([...alreadyHandled, ...handledNow, ...sent]);
-    return { counts: counts as unknown as Record<string, unknown>, audience, handled };
-  }
-
-  /** Sends one treatment group to one destination, recording each profile's outcome. */
-  private async sendGroup(
-    campaign: Campaign,
-    runId: string,
-    dueAt: Date,
-    group: { sub: string; treatment: string },
-    destination: DestinationView,
-    fields: FieldMapping,
-    profiles: readonly string[],
-  ): Promise<{ counts: DestinationCounts; sent: string[] }> {
-    const counts: DestinationCounts = {
-      destinationId: destination.id,
-      destinationName: destination.name,
-      queued: 0,
-      suppressed: {},
-      held: {},
-    };
-    const member = (
-      profileId: string,
-      outcome: CampaignMemberRow['outcome'],
-      reason: string | null,
-    ): CampaignMemberRow => ({
-      profileId,
-      subAudience: group.sub,
-      treatment: group.treatment,
-      destinationId: destination.id,
-      outcome,
-      reason,
-    });
-    // Quiet hours and caps are about when people hear from us: the send time, not the due time.
-    const sendAt = this.now();
-    const screened = await this.screen(destination, profiles, sendAt);
-    const rows: CampaignMemberRow[] = [];
-    for (const [profileId, reason] of screened.suppressed) {
-      counts.suppressed[reason] = (counts.suppressed[reason] ?? 0) + 1;
-      rows.push(member(profileId, 'suppressed', reason));
-    }
-    for (const [profileId, reason] of screened.held) {
-      counts.held[reason] = (counts.held[reason] ?? 0) + 1;
-      rows.push(member(profileId, 'held', reason));
-    }
-    const sent = screened.sendable;
-    rows.push(...sent.map((p) => member(p, 'sent', null)));
-    for (let i = 0; i < rows.length; i += PAGE) {
-      await this.store.campaigns.recordMembers(runId, campaign.id, rows.slice(i, i + PAGE));
-    }
-    const store = this.store;
-    async function* pages() {
-      for (let i = 0; i < sent.length; i += PAGE)
-        yield await profileRows(store, fields, sent.slice(i, i + PAGE));
-    }
-    // A run repeated after a crash finds its sends already queued: the outbox writes nothing twice.
-    await this.delivery.outbox.enqueue({
-      destinationId: destination.id,
-      activation: { id: campaign.id, name: campaign.name },
-      runId,
-      group: `${group.sub}_${group.treatment}`,
-      part: `${group.sub}/${group.treatment}`,
-      runAt: dueAt,
-      operation: 'add',
-      fields: Object.keys(fields),
-      rows: pages(),
-    });
-    counts.queued = sent.length;
-    if (destination.purpose !== undefined) {
-      await this.options.contactPolicy.record({
-        profileIds: sent,
-        channel: destination.purpose,
-        activationId: campaign.id,
-        runId,
-        at: sendAt,
-      });
-    }
-    return { counts, sent };
-  }
-
-  /**
-   * Which profiles may go to a destination now: those without consent for its purpose are
-   * suppressed, those the contact policy holds back are held; the rest are sendable.
-   */
-  private async screen(
-    destination: DestinationView,
-    profiles: readonly string[],
-    at: Date,
-  ): Promise<{ sendable: string[]; suppressed: Map<string, string>; held: Map<string, string> }> {
-    const suppressed: Map<string, string> = await this.consent.suppressed(profiles, destination.purpose);
-    const open = profiles.filter((p) => !suppressed.has(p));
-    // A destination's channel is its purpose: one without a purpose is no channel a policy caps.
-    const held =
-      destination.purpose === undefined
-        ? new Map<string, string>()
-        : await this.options.contactPolicy.screen({ profileIds: open, channel: destination.purpose, at });
-    return { sendable: open.filter((p) => !held.has(p)), suppressed, held };
-  }
-
-  /** For each newly qualified profile, the index of the first sub-audience whose condition it meets. */
-  private async subAudiencesOf(
-    campaign: Campaign,
-    profiles: readonly string[],
-    at: Date,
-  ): Promise<(profileId: string) => number | undefined> {
-    const conditions = campaign.subAudiences.flatMap((sub, i) =>
-      sub.condition ? [{ id: String(i), condition: sub.condition }] : [],
-    );
-    const meets = new Map<string, number>();
-    if (conditions.length > 0 && profiles.length > 0) {
-      const wanted = new Set(profiles);
-      const { sql, params } = this.segments.conditionsSql(conditions, at);
-      for (const row of await this.store.db.query<{ segment_id: string; profile_id: string }>(sql, params)) {
-        if (!wanted.has(row.profile_id)) continue;
-        const i = Number(row.segment_id);
-        const known = meets.get(row.profile_id);
-        if (known === undefined || i < known) meets.set(row.profile_id, i);
-      }
-    }
-    const catchAll = campaign.subAudiences.findIndex((sub) => !sub.condition);
-    return (profileId) => meets.get(profileId) ?? (catchAll === -1 ? undefined : catchAll);
+  /** After a run: scheduled while the schedule has more to run, else completed. */
+  private async settleStatus(campaign: Campaign): Promise<void> {
+    const more = nextRunAfter(campaign.schedule, this.now(), true) !== undefined;
+    await this.store.campaigns.setStatus(campaign.id, more ? 'scheduled' : 'completed', this.now(), [
+      'running',
+    ]);
   }
 
   private async destinationIssues(
@@ -666,6 +455,16 @@ export class CampaignService {
             message: `${destination.name} (${destination.connector}) has no field ${field}; it takes ${[...names].join(', ')}`,
           });
         }
+      }
+    }
+    if (accepted !== 'any' && accepted.some((f) => f.identifier)) {
+      const identifiers = accepted.filter((f) => f.identifier).map((f) => f.name);
+      if (!identifiers.some((f) => f in mapping)) {
+        issues.push({
+          code: 'identifier_required',
+          path: fieldsAt,
+          message: `${destination.name} matches people by ${identifiers.join(' or ')}: send at least one of them`,
+        });
       }
     }
     issues.push(...(await fieldSourceIssues(this.store, mapping, fieldsAt)));

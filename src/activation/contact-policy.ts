@@ -37,7 +37,12 @@ export class ContactPolicyService {
    * The profiles to hold back, each with why: `quiet_hours` (it is night where they are) or
    * `frequency_cap:<channel>:<max>/<amount><unit>` (they had that many contacts already).
    */
-  async screen(request: Omit<ContactRequest, 'activationId' | 'runId'>): Promise<Map<string, string>> {
+  async screen(
+    request: Omit<ContactRequest, 'activationId' | 'runId'> & {
+      /** Contacts on the channel not logged yet (made earlier in the same plan), one entry per contact. */
+      alsoContacted?: readonly string[];
+    },
+  ): Promise<Map<string, string>> {
     const policy = await this.get();
     const held = new Map<string, string>();
     const quiet = policy.quietHours;
@@ -64,8 +69,9 @@ export class ContactPolicyService {
       const open = request.profileIds.filter((p) => !held.has(p));
       const since = new Date(request.at.getTime() - durationMs(cap.per));
       const counts = await this.store.contacts.counts(open, cap.channel, since);
+      for (const p of request.alsoContacted ?? []) counts.set(p, (counts.get(p) ?? 0) + 1);
       const reason = `frequency_cap:${cap.channel}:${cap.max}/${cap.per.amount}${cap.per.unit}`;
-      for (const [profileId, n] of counts) if (n >= cap.max) held.set(profileId, reason);
+      for (const profileId of open) if ((counts.get(profileId) ?? 0) >= cap.max) held.set(profileId, reason);
     }
     return held;
   }

@@ -9,11 +9,11 @@ export {
   AudienceSyncService,
   type AudienceSyncView,
 } from './audience-sync-service.js';
+export type { DestinationCounts, GroupCounts, RunCounts } from './campaign-runner.js';
 export {
   type CampaignRunView,
   CampaignService,
   type CampaignServiceOptions,
-  type RunCounts,
 } from './campaign-service.js';
 export { ContactPolicyService, type ContactRequest } from './contact-policy.js';
 export {

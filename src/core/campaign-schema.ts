@@ -15,12 +15,12 @@ const percent = z.number().gt(0).max(100);
 const groupName = z.string().trim().min(1).max(100);
 
 /** Where one treatment group goes, with what; `fields` defaults to the destination's default attributes. */
-export const CampaignDestinationSchema = z.object({
+export const CampaignDestinationSchema = z.strictObject({
   destinationId: z.string().min(1),
   fields: FieldMappingSchema.optional(),
 });
 
-export const TreatmentGroupSchema = z.object({
+export const TreatmentGroupSchema = z.strictObject({
   name: groupName,
   percent,
   destinations: z.array(CampaignDestinationSchema).max(20).default([]),
@@ -31,11 +31,11 @@ export type TreatmentGroup = z.output<typeof TreatmentGroupSchema>;
  * Part of a campaign's audience: the profiles its condition selects (every profile left when it
  * has none), split into treatment groups and an optional control group, summing to 100%.
  */
-export const SubAudienceSchema = z.object({
+export const SubAudienceSchema = z.strictObject({
   name: groupName,
   condition: (ConditionSchema as z.ZodType<Condition>).optional(),
   treatments: z.array(TreatmentGroupSchema).max(20).default([]),
-  control: z.object({ percent }).optional(),
+  control: z.strictObject({ percent }).optional(),
 });
 export type SubAudience = z.output<typeof SubAudienceSchema>;
 
@@ -43,7 +43,7 @@ export type SubAudience = z.output<typeof SubAudienceSchema>;
  * A campaign as saved: a draft may be incomplete (no segment yet, percentages that do not add up);
  * launching checks everything and reports every problem at once.
  */
-export const CampaignDefinitionSchema = z.object({
+export const CampaignDefinitionSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).optional(),
   include: z

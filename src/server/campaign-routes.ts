@@ -97,12 +97,13 @@ export function campaignRoutes({ campaigns }: ServerDeps) {
       tag: 'activations',
       query: z.object({
         outcome: z.enum(MEMBER_OUTCOMES).optional(),
-        after: z.string().optional().describe('the last profile id of the previous page'),
+        after: z.string().optional().describe('the previous page’s `next`'),
         limit: z.coerce.number().int().min(1).max(10_000).default(1000),
       }),
       handler: async ({ params, query }) => {
         await campaigns.run(params.id!, params.runId!);
-        return { members: await campaigns.members(params.runId!, query) };
+        const members = await campaigns.members(params.runId!, query);
+        return { members, next: members.length === query.limit ? members[members.length - 1]!.cursor : null };
       },
     }),
     route({

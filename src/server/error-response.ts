@@ -6,7 +6,11 @@ export interface ErrorResponse {
   headers: Record<string, string>;
 }
 
-const USER_ERROR_STATUS: Record<string, number> = { conflict: 409, payload_too_large: 413 };
+const USER_ERROR_STATUS: Record<string, number> = {
+  conflict: 409,
+  campaign_busy: 409,
+  payload_too_large: 413,
+};
 
 /** The one place where errors become HTTP statuses. */
 export function errorResponse(err: unknown, log: (msg: string, err: unknown) => void): ErrorResponse {

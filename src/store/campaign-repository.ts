@@ -7,6 +7,7 @@ import {
   NotFoundError,
   UserError,
 } from '../core/index.js';
+import type { ContactRow } from './contact-repository.js';
 import type { Database, SqlValue } from './database.js';
 import { placeholders, readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
@@ -16,6 +17,8 @@ export interface StoredCampaignRun {
   id: string;
   campaignId: string;
   status: 'running' | 'completed' | 'failed';
+  /** Whether the run's plan is committed (what is left is to send it). */
+  planned: boolean;
   dueAt: Date;
   startedAt: Date;
   finishedAt: Date | undefined;
@@ -56,6 +59,7 @@ type RunRow = {
   id: string;
   campaign_id: string;
   status: string;
+  planned: boolean;
   due_at: Date;
   started_at: Date;
   finished_at: Date | null;
@@ -76,6 +80,7 @@ const toRun = (r: RunRow): StoredCampaignRun => ({
   id: r.id,
   campaignId: r.campaign_id,
   status: r.status as StoredCampaignRun['status'],
+  planned: r.planned,
   dueAt: r.due_at,
   startedAt: r.started_at,
   finishedAt: r.finished_at ?? undefined,
@@ -182,69 +187,147 @@ export class CampaignRepository {
   }
 
   /**
-   * Starts (or restarts, after a crash) the run for a due time: what an earlier attempt of the
-   * same run recorded per profile is dropped, since the run is computed again from scratch.
+   * Starts (or restarts, after a crash before its plan was committed) the run for a due time:
+   * nothing of an unplanned attempt is kept.
    */
   async startRun(runId: string, campaignId: string, dueAt: Date, at: Date): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM campaign_runs WHERE id = $1', [runId]);
       await tx.query('DELETE FROM campaign_members WHERE run_id = $1', [runId]);
       await tx.query(
-        `INSERT INTO campaign_runs (id, campaign_id, status, due_at, started_at) VALUES ($1, $2, 'running', $3, $4)`,
+        `INSERT INTO campaign_runs (id, campaign_id, status, planned, due_at, started_at) VALUES ($1, $2, 'running', false, $3, $4)`,
         [runId, campaignId, dueAt, at],
       );
     });
   }
 
-  async recordMembers(runId: string, campaignId: string, rows: readonly CampaignMemberRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.bulkInsert(
-      'campaign_members',
-      [
-        'run_id',
-        'campaign_id',
-        'profile_id',
-        'sub_audience',
-        'treatment',
-        'destination_id',
-        'outcome',
-        'reason',
-      ],
-      rows.map((r) => [
-        runId,
-        campaignId,
-        r.profileId,
-        r.subAudience,
-        r.treatment,
-        r.destinationId,
-        r.outcome,
-        r.reason,
-      ]),
-    );
-  }
-
   /**
-   * Ends a run. On success the campaign's remembered audience becomes this run's, each profile
-   * marked handled if this run or an earlier one sent it or held it out as control, in the same
-   * transaction, so a recurrence compares with exactly what the last completed run left.
+   * Commits a run's plan in one transaction: what it does with each profile, the campaign's
+   * audience as of this run (each profile marked handled if sent or held out as control, by this
+   * run or an earlier one), the contacts it makes, and its counts. From here the run only sends
+   * what the plan says, however often it is resumed.
    */
-  async finishRun(
+  async commitPlan(
     runId: string,
     campaignId: string,
-    at: Date,
-    outcome: { counts: Record<string, unknown>; audience: readonly string[]; handled: ReadonlySet<string> },
+    plan: {
+      members: readonly CampaignMemberRow[];
+      audience: readonly string[];
+      handled: ReadonlySet<string>;
+      contacts: readonly ContactRow[];
+      counts: Record<string, unknown>;
+    },
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query('DELETE FROM campaign_audience WHERE campaign_id = $1', [campaignId]);
-      const rows = outcome.audience.map((p) => [campaignId, p, runId, outcome.handled.has(p)]);
-      if (rows.length > 0) {
-        await tx.bulkInsert('campaign_audience', ['campaign_id', 'profile_id', 'run_id', 'handled'], rows);
+      for (let i = 0; i < plan.members.length; i += 50_000) {
+        await tx.bulkInsert(
+          'campaign_members',
+          [
+            'run_id',
+            'campaign_id',
+            'profile_id',
+            'sub_audience',
+            'treatment',
+            'destination_id',
+            'outcome',
+            'reason',
+          ],
+          plan.members
+            .slice(i, i + 50_000)
+            .map((r) => [
+              runId,
+              campaignId,
+              r.profileId,
+              r.subAudience,
+              r.treatment,
+              r.destinationId,
+              r.outcome,
+              r.reason,
+            ]),
+        );
       }
-      await tx.query(
-        `UPDATE campaign_runs SET status = 'completed', finished_at = $2, counts = $3, error = NULL WHERE id = $1`,
-        [runId, at, storableJson(outcome.counts)],
-      );
+      await tx.query('DELETE FROM campaign_audience WHERE campaign_id = $1', [campaignId]);
+      const audience = plan.audience.map((p) => [campaignId, p, runId, plan.handled.has(p)]);
+      if (audience.length > 0) {
+        await tx.bulkInsert(
+          'campaign_audience',
+          ['campaign_id', 'profile_id', 'run_id', 'handled'],
+          audience,
+        );
+      }
+      if (plan.contacts.length > 0) {
+        await tx.bulkInsert(
+          'contact_log',
+          ['profile_id', 'channel', 'activation_id', 'run_id', 'contacted_at'],
+          plan.contacts.map((c) => [c.profileId, c.channel, c.activationId, c.runId, c.at]),
+        );
+      }
+      await tx.query('UPDATE campaign_runs SET planned = true, counts = $2 WHERE id = $1', [
+        runId,
+        storableJson(plan.counts),
+      ]);
     });
+  }
+
+  /** The profiles a planned run sends, per sub-audience, treatment group and destination. */
+  async plannedSends(
+    runId: string,
+  ): Promise<{ subAudience: string; treatment: string; destinationId: string; profileIds: string[] }[]> {
+    const rows = await this.db.query<{
+      sub_audience: string;
+      treatment: string;
+      destination_id: string;
+      profile_id: string;
+    }>(
+      `SELECT sub_audience, treatment, destination_id, profile_id FROM campaign_members
+       WHERE run_id = $1 AND outcome = 'sent' ORDER BY sub_audience, treatment, destination_id, profile_id`,
+      [runId],
+    );
+    const out: { subAudience: string; treatment: string; destinationId: string; profileIds: string[] }[] = [];
+    for (const r of rows) {
+      const last = out[out.length - 1];
+      if (
+        last &&
+        last.subAudience === r.sub_audience &&
+        last.treatment === r.treatment &&
+        last.destinationId === r.destination_id
+      ) {
+        last.profileIds.push(r.profile_id);
+      } else {
+        out.push({
+          subAudience: r.sub_audience,
+          treatment: r.treatment,
+          destinationId: r.destination_id,
+          profileIds: [r.profile_id],
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Runs of a campaign whose plan is committed but not all sent (a crash or a failure while sending), oldest first. */
+  async unsentRuns(campaignId: string): Promise<StoredCampaignRun[]> {
+    const rows = await this.db.query<RunRow>(
+      `SELECT * FROM campaign_runs WHERE campaign_id = $1 AND planned AND status <> 'completed' ORDER BY due_at`,
+      [campaignId],
+    );
+    return rows.map(toRun);
+  }
+
+  /** Whether a run of the campaign is under way (it may not be launched again meanwhile). */
+  async running(campaignId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM campaign_runs WHERE campaign_id = $1 AND status = 'running' LIMIT 1`,
+      [campaignId],
+    );
+    return rows.length > 0;
+  }
+
+  async completeRun(runId: string, at: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE campaign_runs SET status = 'completed', finished_at = $2, error = NULL WHERE id = $1`,
+      [runId, at],
+    );
   }
 
   async failRun(runId: string, at: Date, error: string): Promise<void> {
@@ -254,16 +337,26 @@ export class CampaignRepository {
     );
   }
 
-  /** The campaign's audience at its last completed run: each profile, and whether it was handled. */
+  /**
+   * The campaign's audience at its last planned run: each profile (merged profiles under their
+   * survivor, which counts as handled if any of them was), and whether it was handled.
+   */
   async lastAudience(campaignId: string): Promise<Map<string, boolean>> {
     const rows = await this.db.query<{ profile_id: string; handled: boolean }>(
-      'SELECT profile_id, handled FROM campaign_audience WHERE campaign_id = $1',
+      `SELECT coalesce(a.profile_id, c.profile_id) AS profile_id, c.handled
+       FROM campaign_audience c LEFT JOIN profile_aliases a ON a.alias_id = c.profile_id
+       WHERE c.campaign_id = $1`,
       [campaignId],
     );
-    return new Map(rows.map((r) => [r.profile_id, r.handled]));
+    const out = new Map<string, boolean>();
+    for (const r of rows) out.set(r.profile_id, (out.get(r.profile_id) ?? false) || r.handled);
+    return out;
   }
 
-  /** What a run did, profile by profile (`outcome` to filter), in profile order. */
+  /**
+   * What a run did, profile by profile (`outcome` to filter), in profile then destination order;
+   * `after` is the previous page's last `cursor` (a profile may have a row per destination).
+   */
   async members(
     runId: string,
     options: {
@@ -271,7 +364,8 @@ export class CampaignRepository {
       limit?: number | undefined;
       after?: string | undefined;
     } = {},
-  ): Promise<CampaignMemberRow[]> {
+  ): Promise<(CampaignMemberRow & { cursor: string })[]> {
+    const key = `profile_id || '/' || coalesce(destination_id, '')`;
     const params: SqlValue[] = [runId, options.after ?? '', options.limit ?? 1000];
     const rows = await this.db.query<{
       profile_id: string;
@@ -280,10 +374,11 @@ export class CampaignRepository {
       destination_id: string | null;
       outcome: string;
       reason: string | null;
+      cursor: string;
     }>(
-      `SELECT profile_id, sub_audience, treatment, destination_id, outcome, reason FROM campaign_members
-       WHERE run_id = $1 AND profile_id > $2 ${options.outcome ? `AND outcome = $4` : ''}
-       ORDER BY profile_id, destination_id LIMIT $3`,
+      `SELECT profile_id, sub_audience, treatment, destination_id, outcome, reason, ${key} AS cursor FROM campaign_members
+       WHERE run_id = $1 AND ${key} > $2 ${options.outcome ? `AND outcome = $4` : ''}
+       ORDER BY ${key} LIMIT $3`,
       options.outcome ? [...params, options.outcome] : params,
     );
     return rows.map((r) => ({
@@ -293,6 +388,7 @@ export class CampaignRepository {
       destinationId: r.destination_id,
       outcome: r.outcome as MemberOutcome,
       reason: r.reason,
+      cursor: r.cursor,
     }));
   }
 

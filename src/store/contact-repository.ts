@@ -42,9 +42,12 @@ export class ContactRepository {
     for (let i = 0; i < profileIds.length; i += CHUNK) {
       const ids = profileIds.slice(i, i + CHUNK);
       const rows = await this.db.query<{ profile_id: string; n: number }>(
-        `SELECT profile_id, count(*) AS n FROM contact_log
-         WHERE channel = $1 AND contacted_at > $2 AND profile_id IN (${placeholders(ids.length, 3)})
-         GROUP BY profile_id`,
+        // Contacts made under a profile id since merged away count for the survivor.
+        `SELECT coalesce(a.profile_id, l.profile_id) AS profile_id, count(*) AS n
+         FROM contact_log l LEFT JOIN profile_aliases a ON a.alias_id = l.profile_id
+         WHERE l.channel = $1 AND l.contacted_at > $2
+           AND coalesce(a.profile_id, l.profile_id) IN (${placeholders(ids.length, 3)})
+         GROUP BY coalesce(a.profile_id, l.profile_id)`,
         [channel, since, ...ids],
       );
       for (const r of rows) out.set(r.profile_id, Number(r.n));

@@ -374,10 +374,12 @@ const MIGRATIONS: Migration[] = [
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       // One row per run (the id is the campaign and the due time, so a run retried after a crash is the same run).
+      // `planned`: the run's plan (each profile's outcome, the audience, the contacts) is committed; what remains is sending it.
       `CREATE TABLE campaign_runs (
         id VARCHAR PRIMARY KEY,
         campaign_id VARCHAR NOT NULL,
         status VARCHAR NOT NULL,
+        planned BOOLEAN NOT NULL,
         due_at TIMESTAMPTZ NOT NULL,
         started_at TIMESTAMPTZ NOT NULL,
         finished_at TIMESTAMPTZ,
