@@ -42,7 +42,8 @@ export async function listActivations(store: Store): Promise<ActivationSummary[]
       status: c.status,
       lastRunAt: run?.startedAt,
       lastRunStatus: run?.status,
-      nextRunAt: c.status === 'scheduled' ? nextOf('campaign', c.id) : undefined,
+      // A failed recurrence still runs at its next tick.
+      nextRunAt: c.status === 'scheduled' || c.status === 'failed' ? nextOf('campaign', c.id) : undefined,
       lastError: run?.error,
       counts: {
         ...rows(c.id),

@@ -459,6 +459,28 @@ describe.each(ENGINES)('campaigns on %s', (engine) => {
       ],
     });
 
+    // A campaign saved before a label exists cannot be launched once its field is labelled.
+    const named = await api<{ id: string }>(s, '/campaigns', {
+      method: 'POST',
+      status: 201,
+      body: body({ id: 'profile_id', name: 'first_name' }, 'Names to ads'),
+    });
+    await api(s, '/labels/first_name', { method: 'PUT', body: { labels: ['pii'] } });
+    const launch = await fetch(`${s.url}/api/campaigns/${named.id}/launch`, {
+      method: 'POST',
+      headers: s.admin,
+    });
+    expect(launch.status).toBe(400);
+    expect(await launch.json()).toMatchObject({
+      issues: [
+        {
+          code: 'policy_violation',
+          path: ['subAudiences', 0, 'treatments', 0, 'destinations', 0, 'fields', 'name'],
+          message: expect.stringMatching(/first_name \(label pii\) may not go to ads hook/),
+        },
+      ],
+    });
+
     // At most one email a week, and nothing between 21:00 and 08:00 where the profile lives.
     await api(s, '/contact-policy', {
       method: 'PUT',

@@ -1,4 +1,4 @@
-import { BUILT_IN_NAMESPACES, type FieldMapping, type Issue } from '../core/index.js';
+import { assertNever, BUILT_IN_NAMESPACES, type FieldMapping, type Issue } from '../core/index.js';
 import type { DeliveryRecord } from '../delivery/index.js';
 import type { Store } from '../store/index.js';
 
@@ -62,6 +62,8 @@ export async function fieldSourceIssues(
         )
           problem = `no identifier namespace ${JSON.stringify(source.namespace)}`;
         break;
+      default:
+        assertNever(source);
     }
     if (problem) issues.push({ code: 'unknown_reference', path: [...path, field], message: problem });
   }

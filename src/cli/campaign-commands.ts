@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { CampaignService, ContactPolicyService, listActivations } from '../activation/index.js';
+import { MEMBER_OUTCOMES, parseOrThrow } from '../core/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { deliveryOn, jsonFrom } from './destination-commands.js';
 import { withStoreOptions } from './options.js';
@@ -8,6 +10,11 @@ import { withStore } from './source-commands.js';
 
 const log = { info: (m: string) => console.error(m), error: (m: string) => console.error(m) };
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+const MembersQuerySchema = z.object({
+  outcome: z.enum(MEMBER_OUTCOMES).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000),
+});
 
 /**
  * Opens campaigns over the store for one command. Runs happen in the server (its scheduler); the
@@ -73,6 +80,25 @@ export function registerCampaignCommands(program: Command): void {
       .description(`${verb[0]!.toUpperCase()}${verb.slice(1)} a campaign`)
       .action(async (id: string, opts) => print(await withCampaigns(opts, (c) => c[verb](id))));
   }
+  withStoreOptions(campaigns.command('delete <id>'))
+    .description('Delete a campaign and its run records')
+    .action(async (id: string, opts) => {
+      await withCampaigns(opts, (c) => c.delete(id));
+      console.log(`deleted ${id}`);
+    });
+  withStoreOptions(campaigns.command('members <id> <runId>'))
+    .description('What a run did with each profile')
+    .option('--outcome <outcome>', 'sent, control, suppressed, held or unmatched')
+    .option('--limit <n>', 'rows', '1000')
+    .action(async (id: string, runId: string, opts) =>
+      print(
+        await withCampaigns(opts, async (c) => {
+          const { outcome, limit } = parseOrThrow(MembersQuerySchema, opts, 'options');
+          await c.run(id, runId);
+          return c.members(runId, { outcome, limit });
+        }),
+      ),
+    );
   withStoreOptions(campaigns.command('runs <id>'))
     .description('A campaign’s runs, newest first')
     .action(async (id: string, opts) =>
