@@ -11,7 +11,7 @@ import {
   parseOrThrow,
   UserError,
 } from '../core/index.js';
-import type { Delivery, DestinationView } from '../delivery/index.js';
+import type { Delivery } from '../delivery/index.js';
 import { checkSchedule, nextRunAfter, type Scheduler } from '../scheduler/index.js';
 import type { SegmentService } from '../segments/index.js';
 import type { CampaignMemberRow, Store, StoredCampaignRun } from '../store/index.js';
@@ -121,8 +121,12 @@ export class CampaignService {
     if (existing.status === 'scheduled') await this.refuseProblems(campaign);
     else await this.refusePolicyViolations(campaign);
     await this.store.campaigns.update(campaign);
-    // A live schedule follows the edit (a paused one stays paused).
-    if (['scheduled', 'paused', 'failed'].includes(existing.status)) {
+    // A live schedule follows the edit (a paused one stays paused; a failed recurrence goes on).
+    const live =
+      existing.status === 'scheduled' ||
+      existing.status === 'paused' ||
+      (existing.status === 'failed' && campaign.schedule.kind === 'recurring');
+    if (live) {
       await this.scheduler.schedule('campaign', id, campaign.schedule);
       if (existing.status === 'paused') await this.scheduler.pause('campaign', id);
     }
