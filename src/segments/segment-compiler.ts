@@ -72,15 +72,19 @@ export class DefaultSegmentCompiler {
   WHERE e.event IN (${names.map((n) => p.add(n)).join(', ')})
 )`);
     }
-    if (plan.events.length > 0) {
-      const aggregates = plan.events.map((f, i) => `${this.eventAggregate(f, p, now)} AS e${i}`);
-      ctes.push(`event_features AS (
+    // One scan per event name: each aggregate reads only its own event's rows, instead of every
+    // aggregate's filter being tested on every row of every name.
+    const byName = new Map<string, number[]>();
+    plan.events.forEach((f, i) => byName.set(f.event, [...(byName.get(f.event) ?? []), i]));
+    [...byName].forEach(([name, features], k) => {
+      const aggregates = features.map((i) => `${this.eventAggregate(plan.events[i]!, p, now)} AS e${i}`);
+      ctes.push(`event_features_${k} AS (
   SELECT profile_id, ${aggregates.join(',\n    ')}
-  FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
+  FROM ev WHERE profile_id IS NOT NULL AND ev.event = ${p.add(name)} GROUP BY profile_id
 )`);
-      joins.push('LEFT JOIN event_features ef ON ef.profile_id = p.profile_id');
-      columns.push(...plan.events.map((_, i) => `ef.e${i}`));
-    }
+      joins.push(`LEFT JOIN event_features_${k} ef${k} ON ef${k}.profile_id = p.profile_id`);
+      columns.push(...features.map((i) => `ef${k}.e${i}`));
+    });
     for (const source of ['attribute', 'trait'] as const) {
       const wanted = plan.values.map((v, i) => ({ ...v, i })).filter((v) => v.source === source);
       if (wanted.length === 0) continue;

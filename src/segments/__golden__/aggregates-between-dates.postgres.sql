@@ -4,18 +4,18 @@ WITH ev AS NOT MATERIALIZED (
   LEFT JOIN identifiers ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
   WHERE e.event IN ($1)
 ),
-event_features AS (
+event_features_0 AS (
   SELECT profile_id, sum((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $2 AND ev.timestamp >= $3 AND ev.timestamp < $4) AS e0,
     avg((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $5 AND ev.timestamp >= $6 AND ev.timestamp < $7) AS e1,
     min((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $8 AND ev.timestamp >= $9 AND ev.timestamp < $10) AS e2,
     max((CASE WHEN ev.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (ev.properties #>> '{revenue}')::double precision END)) FILTER (WHERE ev.event = $11 AND ev.timestamp >= $12 AND ev.timestamp < $13) AS e3,
     count(DISTINCT ev.properties #>> '{revenue}') FILTER (WHERE ev.event = $14 AND ev.timestamp >= $15 AND ev.timestamp < $16) AS e4
-  FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
+  FROM ev WHERE profile_id IS NOT NULL AND ev.event = $17 GROUP BY profile_id
 ),
 features AS (
-  SELECT p.profile_id, ef.e0, ef.e1, ef.e2, ef.e3, ef.e4
+  SELECT p.profile_id, ef0.e0, ef0.e1, ef0.e2, ef0.e3, ef0.e4
   FROM (SELECT DISTINCT profile_id FROM identifiers) p
-  LEFT JOIN event_features ef ON ef.profile_id = p.profile_id
+  LEFT JOIN event_features_0 ef0 ON ef0.profile_id = p.profile_id
 )
 SELECT profile_id, (coalesce(coalesce(e0, 0) BETWEEN 10 AND 99.5, false) OR coalesce(e1 BETWEEN 10 AND 99.5, false) OR coalesce(e2 BETWEEN 10 AND 99.5, false) OR coalesce(e3 BETWEEN 10 AND 99.5, false) OR coalesce(coalesce(e4, 0) BETWEEN 10 AND 99.5, false)) AS s0
 FROM features
@@ -36,3 +36,4 @@ FROM features
 -- $14 = "Order Completed"
 -- $15 = 2026-01-01T00:00:00.000Z
 -- $16 = 2026-02-01T00:00:00.000Z
+-- $17 = "Order Completed"

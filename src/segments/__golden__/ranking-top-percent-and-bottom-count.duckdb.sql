@@ -4,18 +4,18 @@ WITH ev AS NOT MATERIALIZED (
   LEFT JOIN identifiers ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
   WHERE e.event IN ($1)
 ),
-event_features AS (
+event_features_0 AS (
   SELECT profile_id, sum((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END)) FILTER (WHERE ev.event = $2 AND ev.timestamp > $3) AS e0
-  FROM ev WHERE profile_id IS NOT NULL GROUP BY profile_id
+  FROM ev WHERE profile_id IS NOT NULL AND ev.event = $4 GROUP BY profile_id
 ),
 tv_values AS (
-  SELECT profile_id, json_extract_string(max(CASE WHEN name = $4 THEN value END), '$') AS v0
+  SELECT profile_id, json_extract_string(max(CASE WHEN name = $5 THEN value END), '$') AS v0
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (
-  SELECT p.profile_id, ef.e0, tv.v0
+  SELECT p.profile_id, ef0.e0, tv.v0
   FROM (SELECT DISTINCT profile_id FROM identifiers) p
-  LEFT JOIN event_features ef ON ef.profile_id = p.profile_id
+  LEFT JOIN event_features_0 ef0 ON ef0.profile_id = p.profile_id
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 ),
 ranked AS (
@@ -28,4 +28,5 @@ FROM ranked
 -- $1 = "Order Completed"
 -- $2 = "Order Completed"
 -- $3 = 2026-02-22T00:00:00.000Z
--- $4 = "order_count"
+-- $4 = "Order Completed"
+-- $5 = "order_count"
