@@ -5,20 +5,24 @@ WITH ev AS NOT MATERIALIZED (
   WHERE e.event IN ($1, $2, $3)
 ),
 sequence_0 AS (
-  SELECT DISTINCT a.profile_id FROM ev a
-  WHERE a.profile_id IS NOT NULL AND a.event = $4 AND a.timestamp > $5
-    AND EXISTS (
-      SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND b.event = $6 AND coalesce((CASE WHEN regexp_full_match(json_extract_string(b.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(b.properties, '$.revenue') AS DOUBLE) END) > 0, false)
-        AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '7200 seconds' AND b.seq <> a.seq)
+  SELECT DISTINCT x.profile_id FROM (
+    SELECT ev.profile_id, ev.timestamp, (ev.event = $4 AND ev.timestamp > $6) AS is_first,
+      min(CASE WHEN ev.event = $5 AND coalesce((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END) > 0, false) THEN ev.timestamp END) OVER (
+        PARTITION BY ev.profile_id ORDER BY ev.timestamp
+        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
+    FROM ev WHERE ev.profile_id IS NOT NULL AND ((ev.event = $4) OR (ev.event = $5 AND coalesce((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END) > 0, false)))
+  ) x
+  WHERE x.is_first AND x.next_at <= x.timestamp + INTERVAL '7200 seconds'
 ),
 sequence_1 AS (
-  SELECT DISTINCT a.profile_id FROM ev a
-  WHERE a.profile_id IS NOT NULL AND a.event = $8 AND a.timestamp <= $7
-    AND NOT EXISTS (
-      SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND b.event = $9
-        AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '86400 seconds' AND b.seq <> a.seq)
+  SELECT DISTINCT x.profile_id FROM (
+    SELECT ev.profile_id, ev.timestamp, (ev.event = $7) AS is_first,
+      min(CASE WHEN ev.event = $8 THEN ev.timestamp END) OVER (
+        PARTITION BY ev.profile_id ORDER BY ev.timestamp
+        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
+    FROM ev WHERE ev.profile_id IS NOT NULL AND ((ev.event = $7) OR (ev.event = $8))
+  ) x
+  WHERE x.is_first AND x.timestamp <= $9 AND (x.next_at IS NULL OR x.next_at > x.timestamp + INTERVAL '86400 seconds')
 ),
 features AS (
   SELECT p.profile_id, (q0.profile_id IS NOT NULL) AS q0, (q1.profile_id IS NOT NULL) AS q1
@@ -33,8 +37,8 @@ FROM features
 -- $2 = "Order Completed"
 -- $3 = "Product Added"
 -- $4 = "Product Added"
--- $5 = 2026-02-22T00:00:00.000Z
--- $6 = "Order Completed"
--- $7 = 2026-02-28T00:00:00.000Z
--- $8 = "Checkout Started"
--- $9 = "Order Completed"
+-- $5 = "Order Completed"
+-- $6 = 2026-02-22T00:00:00.000Z
+-- $7 = "Checkout Started"
+-- $8 = "Order Completed"
+-- $9 = 2026-02-28T00:00:00.000Z
