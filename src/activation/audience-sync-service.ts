@@ -1,11 +1,4 @@
-import {
-  BUILT_IN_NAMESPACES,
-  type CreateAudienceSync,
-  type Issue,
-  NotFoundError,
-  newId,
-  UserError,
-} from '../core/index.js';
+import { type CreateAudienceSync, type Issue, NotFoundError, newId, UserError } from '../core/index.js';
 import type { Delivery, DeliveryRecord } from '../delivery/index.js';
 import type {
   ConsentCursor,
@@ -17,6 +10,7 @@ import type {
 } from '../store/index.js';
 import { cursorRange, SyncConsent, sameCursor } from './audience-sync-consent.js';
 import type { ContactPolicyService } from './contact-policy.js';
+import { defaultMapping, profileRows } from './field-sources.js';
 import { ConsentSuppression, PolicyChecker, policyError } from './governance/index.js';
 
 export interface AudienceSyncOptions {
@@ -115,12 +109,7 @@ export class AudienceSyncService {
       });
     }
     if (destination && !fields) {
-      // Emails and phones are identifiers, not attributes: the default takes them from the identity graph.
-      const source = (f: string) =>
-        (BUILT_IN_NAMESPACES as readonly string[]).includes(f) ? `identifier:${f}` : f;
-      fields = Object.fromEntries(
-        ['profile_id', ...destination.capabilities.defaultFields].map((f) => [f, source(f)]),
-      );
+      fields = defaultMapping(destination.capabilities.defaultFields);
     }
     if (destination && fields)
       issues.push(...(await this.policies.checkFields(destination, fields, ['fields'])));
@@ -415,31 +404,10 @@ export class AudienceSyncService {
     }
   }
 
-  /** The destination rows of some profiles: each field from the profile id, an identifier, an attribute or a trait. */
-  private async rowsOf(sync: StoredAudienceSync, profileIds: readonly string[]): Promise<DeliveryRecord[]> {
-    const sources = Object.values(sync.fields);
-    const after = (prefix: string) =>
-      sources.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
-    const values = await this.store.audienceSyncs.profileValues(profileIds, {
-      attributes: sources.filter((s) => s !== 'profile_id' && !s.includes(':')),
-      traits: after('trait:'),
-      namespaces: after('identifier:'),
-    });
-    return profileIds.map((id) => {
-      const row: DeliveryRecord = {};
-      for (const [field, source] of Object.entries(sync.fields)) {
-        row[field] = cellOf(source === 'profile_id' ? id : values.get(id)?.get(source));
-      }
-      return row;
-    });
+  /** The destination rows of some profiles, each field from its source. */
+  private rowsOf(sync: StoredAudienceSync, profileIds: readonly string[]): Promise<DeliveryRecord[]> {
+    return profileRows(this.store, sync.fields, profileIds);
   }
-}
-
-/** A stored value as a destination cell: objects and arrays as their JSON text. */
-function cellOf(value: unknown): DeliveryRecord[string] {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  return JSON.stringify(value);
 }
 
 function withSuppressed(

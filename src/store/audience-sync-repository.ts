@@ -114,19 +114,7 @@ export class AudienceSyncRepository {
    */
   async advance(id: string, p: SyncProgress, at: Date): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const gone = [...p.release, ...p.hold.map((h) => h.profileId)];
-      for (let i = 0; i < gone.length; i += 500) {
-        const ids = gone.slice(i, i + 500);
-        await tx.query(
-          `DELETE FROM audience_sync_suppressed WHERE sync_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
-          [id, ...ids],
-        );
-      }
-      await tx.bulkInsert(
-        'audience_sync_suppressed',
-        ['sync_id', 'profile_id', 'reason'],
-        p.hold.map((h) => [id, h.profileId, h.reason]),
-      );
+      await replaceHeld(tx, id, [...p.release, ...p.hold.map((h) => h.profileId)], p.hold);
       await tx.query(
         `UPDATE audience_syncs SET cursor = $2, last_synced_at = $3, last_error = NULL,
          consent_cursor = $4, purpose = $5, last_step = $6 WHERE id = $1`,
@@ -141,20 +129,7 @@ export class AudienceSyncRepository {
     profileIds: readonly string[],
     hold: readonly { profileId: string; reason: string }[],
   ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      for (let i = 0; i < profileIds.length; i += 500) {
-        const ids = profileIds.slice(i, i + 500);
-        await tx.query(
-          `DELETE FROM audience_sync_suppressed WHERE sync_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
-          [id, ...ids],
-        );
-      }
-      await tx.bulkInsert(
-        'audience_sync_suppressed',
-        ['sync_id', 'profile_id', 'reason'],
-        hold.map((h) => [id, h.profileId, h.reason]),
-      );
-    });
+    await this.db.transaction((tx) => replaceHeld(tx, id, profileIds, hold));
   }
 
   /** The members a sync's contact policy held back (quiet hours, frequency caps), to be tried again. */
@@ -286,4 +261,25 @@ export class AudienceSyncRepository {
         .length > 0
     );
   }
+}
+
+/** Forgets whether `profileIds` are held back by a sync, then records `hold` (a subset of them). */
+async function replaceHeld(
+  tx: Database,
+  id: string,
+  profileIds: readonly string[],
+  hold: readonly { profileId: string; reason: string }[],
+): Promise<void> {
+  for (let i = 0; i < profileIds.length; i += 500) {
+    const ids = profileIds.slice(i, i + 500);
+    await tx.query(
+      `DELETE FROM audience_sync_suppressed WHERE sync_id = $1 AND profile_id IN (${placeholders(ids.length, 2)})`,
+      [id, ...ids],
+    );
+  }
+  await tx.bulkInsert(
+    'audience_sync_suppressed',
+    ['sync_id', 'profile_id', 'reason'],
+    hold.map((h) => [id, h.profileId, h.reason]),
+  );
 }
