@@ -6,7 +6,13 @@ import {
   type ValueTest,
   type Window,
 } from '../core/index.js';
-import { type Dialect, EVENT_PROFILE_ID, EVENT_PROFILE_JOIN, type SqlValue } from '../store/index.js';
+import {
+  type Dialect,
+  EVENT_PROFILE_ID,
+  EVENT_PROFILE_JOIN,
+  eventProfileJoin,
+  type SqlValue,
+} from '../store/index.js';
 import {
   type EventFeature,
   eventNamesOf,
@@ -27,20 +33,43 @@ export interface CompiledSql {
 /** An ISO-8601 date or time with an optional zone, the only text read as a time. */
 const ISO_TIME_SQL = '\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?';
 
-/** Collects parameters and hands out their placeholders. */
-class Params {
+/**
+ * One statement being compiled: its parameters (`add` hands out placeholders) and the columns
+ * that carry event properties (`property` gives the column of a path).
+ */
+class Statement {
   readonly values: SqlValue[] = [];
+  /** Property path (dotted) to its column in `ev`, where a dialect extracts properties once. */
+  readonly propertyColumns = new Map<string, string>();
+  /** Event name to its number in `ev.event_code`, where a dialect numbers the event names. */
+  readonly eventCodes = new Map<string, number>();
+
   add(value: SqlValue): string {
     this.values.push(value);
     return `$${this.values.length}`;
   }
 }
 
+/** Per property path the event names whose rows read it, in first-use order. */
+function propertiesOf(plan: SegmentPlan): Map<string, Set<string>> {
+  const paths = new Map<string, Set<string>>();
+  const use = (path: string, event: string) => paths.set(path, (paths.get(path) ?? new Set()).add(event));
+  for (const f of plan.events) {
+    for (const w of f.where) use(w.property, f.event);
+    if (f.property) use(f.property, f.event);
+  }
+  for (const s of plan.sequences) {
+    for (const step of [s.first, s.next]) for (const w of step.where ?? []) use(w.property, step.event);
+  }
+  return paths;
+}
+
 /**
- * Compiles a segment plan to one statement that computes every feature in shared scans (one pass
- * over the events, one over the attributes) and answers, per profile, one boolean per segment:
- * `SELECT profile_id, <segment 0> AS s0, <segment 1> AS s1 FROM ...`. Written once; dialects
- * override only what differs.
+ * Compiles a segment plan to one statement that computes every feature in shared scans and
+ * answers, per profile, one boolean per segment:
+ * `SELECT profile_id, <segment 0> AS s0, <segment 1> AS s1 FROM ...`. The events a plan reads are
+ * tied to their profiles once (`ev`), then each event name's aggregates are computed in a scan of
+ * its own rows. Written once; dialects override only what differs.
  */
 export class DefaultSegmentCompiler {
   constructor(protected readonly dialect: Dialect) {}
@@ -56,22 +85,68 @@ export class DefaultSegmentCompiler {
   }
 
   /**
+   * The profiles (`pk`, `profile_id`) and the plan's events with the key of their profile (`pk`),
+   * their name (see `eventIs`), `timestamp` and the properties the plan reads (see
+   * `propertyText`). DuckDB numbers the profiles and the event names and resolves each event once,
+   * into a materialized table of small columns: the scans that follow read that instead of the
+   * events and the identifiers again, and compare, group and join integers. Each property is
+   * extracted from the JSON once, for the events that read it.
+   */
+  protected eventRows(names: readonly string[], plan: SegmentPlan, p: Statement): string[] {
+    const keys = `profile_keys AS MATERIALIZED (
+  SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
+)`;
+    if (names.length === 0) return [keys];
+    for (const [code, name] of names.entries()) p.eventCodes.set(name, code);
+    const codes = names.map((name, code) => `(${p.add(name)}, ${code})`);
+    const properties = [...propertiesOf(plan)].map(([path, events], i) => {
+      const column = `property_${i}`;
+      p.propertyColumns.set(path, column);
+      const text = this.dialect.jsonText('e.properties', path.split('.'));
+      return `,
+    CASE WHEN n.code IN (${[...events].map((name) => p.eventCodes.get(name)).join(', ')}) THEN ${text} END AS ${column}`;
+    });
+    const pk = 'COALESCE(ep_user.pk, ep_anon.pk)';
+    return [
+      keys,
+      `identifier_keys AS MATERIALIZED (
+  SELECT i.namespace, i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id
+  WHERE i.namespace IN ('user_id', 'anonymous_id')
+)`,
+      `ev AS MATERIALIZED (
+  SELECT ${pk} AS pk, CAST(n.code AS SMALLINT) AS event_code, e.timestamp${properties.join('')}
+  FROM events e JOIN (VALUES ${codes.join(', ')}) n(event, code) ON n.event = e.event
+  ${eventProfileJoin('identifier_keys')}
+  WHERE ${pk} IS NOT NULL
+)`,
+    ];
+  }
+
+  /** Whether the row of `ev` under `alias` is an `event`. */
+  protected eventIs(alias: string, event: string, p: Statement): string {
+    return `${alias}.event_code = ${p.eventCodes.get(event)}`;
+  }
+
+  /** Every profile, as `p(pk, profile_id)`. */
+  protected profiles(): string {
+    return 'profile_keys p';
+  }
+
+  /** The text of an event property in `ev` (under `alias`). */
+  protected propertyText(alias: string, path: string, p: Statement): string {
+    return `${alias}.${p.propertyColumns.get(path)}`;
+  }
+
+  /**
    * `now` is the instant the segments are evaluated at.
-   * @example compile(plan, now) // WITH ev AS (...), event_features AS (...) SELECT profile_id, ... AS s0 FROM ranked
+   * @example compile(plan, now) // WITH ..., ev AS (...), event_features_0 AS (...) SELECT profile_id, ... AS s0 FROM features
    */
   compile(plan: SegmentPlan, now: Date): CompiledSql {
-    const p = new Params();
-    const ctes: string[] = [];
+    const p = new Statement();
     const names = eventNamesOf(plan);
+    const ctes = this.eventRows(names, plan, p);
     const columns: string[] = [];
     const joins: string[] = [];
-    if (names.length > 0) {
-      ctes.push(`ev AS NOT MATERIALIZED (
-  SELECT e.seq, e.event, e.timestamp, e.properties, ${EVENT_PROFILE_ID} AS profile_id
-  FROM events e ${EVENT_PROFILE_JOIN}
-  WHERE e.event IN (${names.map((n) => p.add(n)).join(', ')})
-)`);
-    }
     // One scan per event name: each aggregate reads only its own event's rows, instead of every
     // aggregate's filter being tested on every row of every name.
     const byName = new Map<string, number[]>();
@@ -79,10 +154,10 @@ export class DefaultSegmentCompiler {
     [...byName].forEach(([name, features], k) => {
       const aggregates = features.map((i) => `${this.eventAggregate(plan.events[i]!, p, now)} AS e${i}`);
       ctes.push(`event_features_${k} AS (
-  SELECT profile_id, ${aggregates.join(',\n    ')}
-  FROM ev WHERE profile_id IS NOT NULL AND ev.event = ${p.add(name)} GROUP BY profile_id
+  SELECT pk, ${aggregates.join(',\n    ')}
+  FROM ev WHERE ${this.eventIs('ev', name, p)} GROUP BY pk
 )`);
-      joins.push(`LEFT JOIN event_features_${k} ef${k} ON ef${k}.profile_id = p.profile_id`);
+      joins.push(`LEFT JOIN event_features_${k} ef${k} ON ef${k}.pk = p.pk`);
       columns.push(...features.map((i) => `ef${k}.e${i}`));
     });
     for (const source of ['attribute', 'trait'] as const) {
@@ -102,30 +177,29 @@ export class DefaultSegmentCompiler {
     }
     plan.sequences.forEach((s, i) => {
       ctes.push(`sequence_${i} AS (\n${this.sequence(s, p, now)}\n)`);
-      joins.push(`LEFT JOIN sequence_${i} q${i} ON q${i}.profile_id = p.profile_id`);
-      columns.push(`(q${i}.profile_id IS NOT NULL) AS q${i}`);
+      joins.push(`LEFT JOIN sequence_${i} q${i} ON q${i}.pk = p.pk`);
+      columns.push(`(q${i}.pk IS NOT NULL) AS q${i}`);
     });
     ctes.push(`features AS (
-  SELECT p.profile_id${columns.map((c) => `, ${c}`).join('')}
-  FROM (SELECT DISTINCT profile_id FROM identifiers) p
+  SELECT p.pk, p.profile_id${columns.map((c) => `, ${c}`).join('')}
+  FROM ${this.profiles()}
   ${joins.join('\n  ')}
 )`);
-    let from = 'features';
-    if (plan.ranks.length > 0) {
-      const windows = plan.ranks.flatMap((r, i) => {
-        const m = this.metric(r, plan);
-        const order = r.direction === 'top' ? 'DESC' : 'ASC';
-        return [`rank() OVER (ORDER BY ${m} ${order} NULLS LAST) AS r${i}`, `count(${m}) OVER () AS n${i}`];
-      });
-      ctes.push(`ranked AS (\n  SELECT *, ${windows.join(', ')}\n  FROM features\n)`);
-      from = 'ranked';
-    }
+    // Each ranking orders only the profiles that have its metric, by that metric alone.
+    const ranked = plan.ranks.map((r, i) => {
+      const order = r.direction === 'top' ? 'DESC' : 'ASC';
+      ctes.push(`rank_${i} AS (
+  SELECT pk, rank() OVER (ORDER BY m ${order}) AS r${i}, count(*) OVER () AS n${i}
+  FROM (SELECT pk, ${this.metric(r, plan)} AS m FROM features) x WHERE m IS NOT NULL
+)`);
+      return ` LEFT JOIN rank_${i} USING (pk)`;
+    });
     const selects = plan.segments.map((s, i) => `${this.node(s.node, plan, p, now)} AS s${i}`);
-    const sql = `WITH ${ctes.join(',\n')}\nSELECT profile_id, ${selects.join(',\n  ')}\nFROM ${from}`;
+    const sql = `WITH ${ctes.join(',\n')}\nSELECT profile_id, ${selects.join(',\n  ')}\nFROM features${ranked.join('')}`;
     return { sql, params: p.values };
   }
 
-  private node(n: PlanNode, plan: SegmentPlan, p: Params, now: Date): string {
+  private node(n: PlanNode, plan: SegmentPlan, p: Statement, now: Date): string {
     switch (n.kind) {
       case 'all':
       case 'any':
@@ -145,7 +219,7 @@ export class DefaultSegmentCompiler {
       case 'rank': {
         const r = plan.ranks[n.feature]!;
         const limit = r.percent !== undefined ? `ceil(${r.percent} * n${n.feature} / 100.0)` : `${r.count}`;
-        return `coalesce(${this.metric(r, plan)} IS NOT NULL AND r${n.feature} <= ${limit}, false)`;
+        return `coalesce(r${n.feature} <= ${limit}, false)`;
       }
       default:
         return assertNever(n);
@@ -161,9 +235,11 @@ export class DefaultSegmentCompiler {
       : `e${r.metric.feature}`;
   }
 
-  private eventAggregate(f: EventFeature, p: Params, now: Date): string {
-    const filter = ` FILTER (WHERE ${this.eventMatch('ev', f.event, f.where, p, now)}${this.window('ev', f.window, p, now)})`;
-    const text = f.property ? this.dialect.jsonText('ev.properties', f.property.split('.')) : 'NULL';
+  private eventAggregate(f: EventFeature, p: Statement, now: Date): string {
+    // The scan reads only the feature's event: what is left to test is its filters and window.
+    const tests = [...this.propertyTests('ev', f.where, p, now), ...this.windowTests('ev', f.window, p, now)];
+    const filter = tests.length > 0 ? ` FILTER (WHERE ${tests.join(' AND ')})` : '';
+    const text = f.property ? this.propertyText('ev', f.property, p) : 'NULL';
     switch (f.fn) {
       case 'count':
         return `count(*)${filter}`;
@@ -183,57 +259,80 @@ export class DefaultSegmentCompiler {
 
   /**
    * The profiles with an A event (in the window) that a B event follows within T (or, for
-   * abandonment, that none does and T has passed). One scan of the A and B events: for each row,
-   * the earliest B at or after it other than itself, by a window over the profile's events.
+   * abandonment, that none does and T has passed), by the earliest B at or after each A. When A
+   * and B are different events, an ASOF join finds it (each side sorted once); when they are the
+   * same event a row may be both, and a window over the profile's events finds the earliest B
+   * other than the row itself.
    */
-  protected sequence(s: SequenceFeature, p: Params, now: Date): string {
+  protected sequence(s: SequenceFeature, p: Statement, now: Date): string {
     const within = `INTERVAL '${s.withinMs / 1000} seconds'`;
-    const isFirst = this.eventMatch('ev', s.first.event, s.first.where ?? [], p, now);
+    // An abandonment needs T to have passed since A.
+    const elapsed = s.followed ? '' : ` AND ev.timestamp <= ${p.add(new Date(now.getTime() - s.withinMs))}`;
+    const isFirst = `${this.eventMatch('ev', s.first.event, s.first.where ?? [], p, now)}${this.window('ev', s.window, p, now)}${elapsed}`;
     const isNext = this.eventMatch('ev', s.next.event, s.next.where ?? [], p, now);
-    const inWindow = this.window('ev', s.window, p, now);
-    const elapsed = s.followed ? '' : ` AND x.timestamp <= ${p.add(new Date(now.getTime() - s.withinMs))}`;
     const test = s.followed
       ? `x.next_at <= x.timestamp + ${within}`
       : `(x.next_at IS NULL OR x.next_at > x.timestamp + ${within})`;
-    return `  SELECT DISTINCT x.profile_id FROM (
-    SELECT ev.profile_id, ev.timestamp, (${isFirst}${inWindow}) AS is_first,
-      min(CASE WHEN ${isNext} THEN ev.timestamp END) OVER (
-        PARTITION BY ev.profile_id ORDER BY ev.timestamp
-        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
-    FROM ev WHERE ev.profile_id IS NOT NULL AND ((${isFirst}) OR (${isNext}))
+    if (s.first.event !== s.next.event) {
+      return `  SELECT DISTINCT x.pk FROM (
+    SELECT a.pk, a.timestamp, b.timestamp AS next_at
+    FROM (SELECT ev.pk, ev.timestamp FROM ev WHERE ${isFirst}) a
+    ASOF ${s.followed ? '' : 'LEFT '}JOIN (SELECT ev.pk, ev.timestamp FROM ev WHERE ${isNext}) b
+      ON b.pk = a.pk AND b.timestamp >= a.timestamp
   ) x
-  WHERE x.is_first${elapsed} AND ${test}`;
+  WHERE ${test}`;
+    }
+    return `  SELECT DISTINCT x.pk FROM (
+    SELECT ev.pk, ev.timestamp, (${isFirst}) AS is_first,
+      min(CASE WHEN ${isNext} THEN ev.timestamp END) OVER (
+        PARTITION BY ev.pk ORDER BY ev.timestamp
+        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
+    FROM ev WHERE (${isFirst}) OR (${isNext})
+  ) x
+  WHERE x.is_first AND ${test}`;
   }
 
   protected eventMatch(
     alias: string,
     event: string,
     where: readonly PropertyFilter[],
-    p: Params,
+    p: Statement,
     now: Date,
   ): string {
-    const filters = where.map(
-      (f) =>
-        ` AND coalesce(${this.valueTest(this.dialect.jsonText(`${alias}.properties`, f.property.split('.')), f.test, p, now)}, false)`,
-    );
-    return `${alias}.event = ${p.add(event)}${filters.join('')}`;
+    return [this.eventIs(alias, event, p), ...this.propertyTests(alias, where, p, now)].join(' AND ');
   }
 
-  protected window(alias: string, w: Window, p: Params, now: Date): string {
+  private propertyTests(alias: string, where: readonly PropertyFilter[], p: Statement, now: Date): string[] {
+    return where.map(
+      (f) => `coalesce(${this.valueTest(this.propertyText(alias, f.property, p), f.test, p, now)}, false)`,
+    );
+  }
+
+  /** ` AND <tests>` of the time window, or nothing for `ever`. */
+  protected window(alias: string, w: Window, p: Statement, now: Date): string {
+    return this.windowTests(alias, w, p, now)
+      .map((t) => ` AND ${t}`)
+      .join('');
+  }
+
+  private windowTests(alias: string, w: Window, p: Statement, now: Date): string[] {
     switch (w.kind) {
       case 'ever':
-        return '';
+        return [];
       case 'last':
-        return ` AND ${alias}.timestamp > ${p.add(new Date(windowStart(w, now.getTime())))}`;
+        return [`${alias}.timestamp > ${p.add(new Date(windowStart(w, now.getTime())))}`];
       case 'between':
-        return ` AND ${alias}.timestamp >= ${p.add(new Date(w.from))} AND ${alias}.timestamp < ${p.add(new Date(w.to))}`;
+        return [
+          `${alias}.timestamp >= ${p.add(new Date(w.from))}`,
+          `${alias}.timestamp < ${p.add(new Date(w.to))}`,
+        ];
       default:
         return assertNever(w);
     }
   }
 
   /** A test of the text `x`; NULL (unknown) when `x` is NULL, except for `exists` and `is_empty`. */
-  private valueTest(x: string, t: ValueTest, p: Params, now: Date): string {
+  private valueTest(x: string, t: ValueTest, p: Statement, now: Date): string {
     const num = () => this.dialect.toNumber(x);
     const time = () => this.toTimestamp(x);
     const equals = (v: string | number | boolean) =>
@@ -277,20 +376,46 @@ export class DefaultSegmentCompiler {
   }
 }
 
-/** PostgreSQL: JSON scalars and times are read differently; everything else is shared. */
+/**
+ * PostgreSQL: events are read through the identifiers' indexes where they are used (the profile id
+ * is the key), JSON scalars and times are read differently; everything else is shared.
+ */
 export class PostgresSegmentCompiler extends DefaultSegmentCompiler {
+  protected override eventRows(names: readonly string[], _plan: SegmentPlan, p: Statement): string[] {
+    if (names.length === 0) return [];
+    return [
+      `ev AS NOT MATERIALIZED (
+  SELECT e.seq, e.event, e.timestamp, e.properties, ${EVENT_PROFILE_ID} AS pk
+  FROM events e ${EVENT_PROFILE_JOIN}
+  WHERE e.event IN (${names.map((n) => p.add(n)).join(', ')}) AND ${EVENT_PROFILE_ID} IS NOT NULL
+)`,
+    ];
+  }
+
+  protected override profiles(): string {
+    return '(SELECT DISTINCT profile_id AS pk, profile_id FROM identifiers) p';
+  }
+
+  protected override eventIs(alias: string, event: string, p: Statement): string {
+    return `${alias}.event = ${p.add(event)}`;
+  }
+
+  protected override propertyText(alias: string, path: string): string {
+    return this.dialect.jsonText(`${alias}.properties`, path.split('.'));
+  }
+
   /**
    * PostgreSQL recomputes a window frame with `EXCLUDE CURRENT ROW` row by row (minutes on the
    * Online Retail set), so it tests each A for a following B with a correlated `EXISTS`.
    */
-  protected override sequence(s: SequenceFeature, p: Params, now: Date): string {
+  protected override sequence(s: SequenceFeature, p: Statement, now: Date): string {
     const within = `INTERVAL '${s.withinMs / 1000} seconds'`;
     const elapsed = s.followed ? '' : ` AND a.timestamp <= ${p.add(new Date(now.getTime() - s.withinMs))}`;
-    return `  SELECT DISTINCT a.profile_id FROM ev a
-  WHERE a.profile_id IS NOT NULL AND ${this.eventMatch('a', s.first.event, s.first.where ?? [], p, now)}${this.window('a', s.window, p, now)}${elapsed}
+    return `  SELECT DISTINCT a.pk FROM ev a
+  WHERE ${this.eventMatch('a', s.first.event, s.first.where ?? [], p, now)}${this.window('a', s.window, p, now)}${elapsed}
     AND ${s.followed ? '' : 'NOT '}EXISTS (
       SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND ${this.eventMatch('b', s.next.event, s.next.where ?? [], p, now)}
+      WHERE b.pk = a.pk AND ${this.eventMatch('b', s.next.event, s.next.where ?? [], p, now)}
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + ${within} AND b.seq <> a.seq)`;
   }
 

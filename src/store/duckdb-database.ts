@@ -28,18 +28,23 @@ export class DuckDBDatabase implements Database {
   /** Opens (creating if needed) the database file; `:memory:` for a throwaway one. */
   static async open(path: string, poolSize = 4): Promise<DuckDBDatabase> {
     const { DuckDBInstance } = await import('@duckdb/node-api');
-    // No extension may be downloaded at run time: JSON, Parquet and ICU are built in.
-    const instance = await DuckDBInstance.create(path, { autoinstall_known_extensions: 'false' }).catch(
-      (err: Error) => {
-        // One process at a time may open the file: say what to do instead of DuckDB's lock error.
-        if (!/Could not set lock/i.test(err.message)) throw err;
-        throw new UserError(
-          'store_in_use',
-          `the DuckDB store ${path} is open in another process (a running sluice serve?): ` +
-            `use the management API while it runs, or PostgreSQL to share a store. ${err.message}`,
-        );
-      },
-    );
+    const instance = await DuckDBInstance.create(path, {
+      // No extension may be downloaded at run time: JSON, Parquet and ICU are built in.
+      autoinstall_known_extensions: 'false',
+      // Sluice materializes a CTE to read it in several scans, each filtered its own way (segment
+      // evaluation: the events once, then a scan per event name; the result, then a select per
+      // segment). DuckDB would push the OR of all those filters into the CTE, where every row
+      // tests each of them: minutes over 50 million events, for nothing the scans don't do.
+      disabled_optimizers: 'cte_filter_pusher',
+    }).catch((err: Error) => {
+      // One process at a time may open the file: say what to do instead of DuckDB's lock error.
+      if (!/Could not set lock/i.test(err.message)) throw err;
+      throw new UserError(
+        'store_in_use',
+        `the DuckDB store ${path} is open in another process (a running sluice serve?): ` +
+          `use the management API while it runs, or PostgreSQL to share a store. ${err.message}`,
+      );
+    });
     const db = new DuckDBDatabase(instance);
     for (let i = 0; i < poolSize; i++) {
       const c = await instance.connect();

@@ -1,4 +1,7 @@
-WITH av_values AS (
+WITH profile_keys AS MATERIALIZED (
+  SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
+),
+av_values AS (
   SELECT profile_id, json_extract_string(max(CASE WHEN name = $1 THEN value END), '$') AS v0,
     json_extract_string(max(CASE WHEN name = $2 THEN value END), '$') AS v1,
     json_extract_string(max(CASE WHEN name = $3 THEN value END), '$') AS v2,
@@ -13,8 +16,8 @@ tv_values AS (
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (
-  SELECT p.profile_id, av.v0, av.v1, av.v2, av.v3, av.v6, av.v7, tv.v4, tv.v5
-  FROM (SELECT DISTINCT profile_id FROM identifiers) p
+  SELECT p.pk, p.profile_id, av.v0, av.v1, av.v2, av.v3, av.v6, av.v7, tv.v4, tv.v5
+  FROM profile_keys p
   LEFT JOIN av_values av ON av.profile_id = p.profile_id
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 )

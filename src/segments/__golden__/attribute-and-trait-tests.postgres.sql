@@ -13,8 +13,8 @@ tv_values AS (
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (
-  SELECT p.profile_id, av.v0, av.v1, av.v2, av.v3, av.v6, av.v7, tv.v4, tv.v5
-  FROM (SELECT DISTINCT profile_id FROM identifiers) p
+  SELECT p.pk, p.profile_id, av.v0, av.v1, av.v2, av.v3, av.v6, av.v7, tv.v4, tv.v5
+  FROM (SELECT DISTINCT profile_id AS pk, profile_id FROM identifiers) p
   LEFT JOIN av_values av ON av.profile_id = p.profile_id
   LEFT JOIN tv_values tv ON tv.profile_id = p.profile_id
 )

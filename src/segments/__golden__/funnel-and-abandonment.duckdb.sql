@@ -1,34 +1,41 @@
-WITH ev AS NOT MATERIALIZED (
-  SELECT e.seq, e.event, e.timestamp, e.properties, COALESCE(ep_user.profile_id, ep_anon.profile_id) AS profile_id
-  FROM events e LEFT JOIN identifiers ep_user ON ep_user.namespace = 'user_id' AND ep_user.value = e.user_id
-  LEFT JOIN identifiers ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
-  WHERE e.event IN ($1, $2, $3)
+WITH profile_keys AS MATERIALIZED (
+  SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
+),
+identifier_keys AS MATERIALIZED (
+  SELECT i.namespace, i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id
+  WHERE i.namespace IN ('user_id', 'anonymous_id')
+),
+ev AS MATERIALIZED (
+  SELECT COALESCE(ep_user.pk, ep_anon.pk) AS pk, CAST(n.code AS SMALLINT) AS event_code, e.timestamp,
+    CASE WHEN n.code IN (1) THEN json_extract_string(e.properties, '$.revenue') END AS property_0
+  FROM events e JOIN (VALUES ($1, 0), ($2, 1), ($3, 2)) n(event, code) ON n.event = e.event
+  LEFT JOIN identifier_keys ep_user ON ep_user.namespace = 'user_id' AND ep_user.value = e.user_id
+  LEFT JOIN identifier_keys ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
+  WHERE COALESCE(ep_user.pk, ep_anon.pk) IS NOT NULL
 ),
 sequence_0 AS (
-  SELECT DISTINCT x.profile_id FROM (
-    SELECT ev.profile_id, ev.timestamp, (ev.event = $4 AND ev.timestamp > $6) AS is_first,
-      min(CASE WHEN ev.event = $5 AND coalesce((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END) > 0, false) THEN ev.timestamp END) OVER (
-        PARTITION BY ev.profile_id ORDER BY ev.timestamp
-        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
-    FROM ev WHERE ev.profile_id IS NOT NULL AND ((ev.event = $4) OR (ev.event = $5 AND coalesce((CASE WHEN regexp_full_match(json_extract_string(ev.properties, '$.revenue'), '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(json_extract_string(ev.properties, '$.revenue') AS DOUBLE) END) > 0, false)))
+  SELECT DISTINCT x.pk FROM (
+    SELECT a.pk, a.timestamp, b.timestamp AS next_at
+    FROM (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 2 AND ev.timestamp > $4) a
+    ASOF JOIN (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 1 AND coalesce((CASE WHEN regexp_full_match(ev.property_0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(ev.property_0 AS DOUBLE) END) > 0, false)) b
+      ON b.pk = a.pk AND b.timestamp >= a.timestamp
   ) x
-  WHERE x.is_first AND x.next_at <= x.timestamp + INTERVAL '7200 seconds'
+  WHERE x.next_at <= x.timestamp + INTERVAL '7200 seconds'
 ),
 sequence_1 AS (
-  SELECT DISTINCT x.profile_id FROM (
-    SELECT ev.profile_id, ev.timestamp, (ev.event = $7) AS is_first,
-      min(CASE WHEN ev.event = $8 THEN ev.timestamp END) OVER (
-        PARTITION BY ev.profile_id ORDER BY ev.timestamp
-        RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW) AS next_at
-    FROM ev WHERE ev.profile_id IS NOT NULL AND ((ev.event = $7) OR (ev.event = $8))
+  SELECT DISTINCT x.pk FROM (
+    SELECT a.pk, a.timestamp, b.timestamp AS next_at
+    FROM (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 0 AND ev.timestamp <= $5) a
+    ASOF LEFT JOIN (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 1) b
+      ON b.pk = a.pk AND b.timestamp >= a.timestamp
   ) x
-  WHERE x.is_first AND x.timestamp <= $9 AND (x.next_at IS NULL OR x.next_at > x.timestamp + INTERVAL '86400 seconds')
+  WHERE (x.next_at IS NULL OR x.next_at > x.timestamp + INTERVAL '86400 seconds')
 ),
 features AS (
-  SELECT p.profile_id, (q0.profile_id IS NOT NULL) AS q0, (q1.profile_id IS NOT NULL) AS q1
-  FROM (SELECT DISTINCT profile_id FROM identifiers) p
-  LEFT JOIN sequence_0 q0 ON q0.profile_id = p.profile_id
-  LEFT JOIN sequence_1 q1 ON q1.profile_id = p.profile_id
+  SELECT p.pk, p.profile_id, (q0.pk IS NOT NULL) AS q0, (q1.pk IS NOT NULL) AS q1
+  FROM profile_keys p
+  LEFT JOIN sequence_0 q0 ON q0.pk = p.pk
+  LEFT JOIN sequence_1 q1 ON q1.pk = p.pk
 )
 SELECT profile_id, (q0 OR q1) AS s0
 FROM features
@@ -36,9 +43,5 @@ FROM features
 -- $1 = "Checkout Started"
 -- $2 = "Order Completed"
 -- $3 = "Product Added"
--- $4 = "Product Added"
--- $5 = "Order Completed"
--- $6 = 2026-02-22T00:00:00.000Z
--- $7 = "Checkout Started"
--- $8 = "Order Completed"
--- $9 = 2026-02-28T00:00:00.000Z
+-- $4 = 2026-02-22T00:00:00.000Z
+-- $5 = 2026-02-28T00:00:00.000Z

@@ -1,30 +1,30 @@
 WITH ev AS NOT MATERIALIZED (
-  SELECT e.seq, e.event, e.timestamp, e.properties, COALESCE(ep_user.profile_id, ep_anon.profile_id) AS profile_id
+  SELECT e.seq, e.event, e.timestamp, e.properties, COALESCE(ep_user.profile_id, ep_anon.profile_id) AS pk
   FROM events e LEFT JOIN identifiers ep_user ON ep_user.namespace = 'user_id' AND ep_user.value = e.user_id
   LEFT JOIN identifiers ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
-  WHERE e.event IN ($1, $2, $3)
+  WHERE e.event IN ($1, $2, $3) AND COALESCE(ep_user.profile_id, ep_anon.profile_id) IS NOT NULL
 ),
 sequence_0 AS (
-  SELECT DISTINCT a.profile_id FROM ev a
-  WHERE a.profile_id IS NOT NULL AND a.event = $4 AND a.timestamp > $5
+  SELECT DISTINCT a.pk FROM ev a
+  WHERE a.event = $4 AND a.timestamp > $5
     AND EXISTS (
       SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND b.event = $6 AND coalesce((CASE WHEN b.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (b.properties #>> '{revenue}')::double precision END) > 0, false)
+      WHERE b.pk = a.pk AND b.event = $6 AND coalesce((CASE WHEN b.properties #>> '{revenue}' ~ '^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*$' THEN (b.properties #>> '{revenue}')::double precision END) > 0, false)
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '7200 seconds' AND b.seq <> a.seq)
 ),
 sequence_1 AS (
-  SELECT DISTINCT a.profile_id FROM ev a
-  WHERE a.profile_id IS NOT NULL AND a.event = $8 AND a.timestamp <= $7
+  SELECT DISTINCT a.pk FROM ev a
+  WHERE a.event = $8 AND a.timestamp <= $7
     AND NOT EXISTS (
       SELECT 1 FROM ev b
-      WHERE b.profile_id = a.profile_id AND b.event = $9
+      WHERE b.pk = a.pk AND b.event = $9
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '86400 seconds' AND b.seq <> a.seq)
 ),
 features AS (
-  SELECT p.profile_id, (q0.profile_id IS NOT NULL) AS q0, (q1.profile_id IS NOT NULL) AS q1
-  FROM (SELECT DISTINCT profile_id FROM identifiers) p
-  LEFT JOIN sequence_0 q0 ON q0.profile_id = p.profile_id
-  LEFT JOIN sequence_1 q1 ON q1.profile_id = p.profile_id
+  SELECT p.pk, p.profile_id, (q0.pk IS NOT NULL) AS q0, (q1.pk IS NOT NULL) AS q1
+  FROM (SELECT DISTINCT profile_id AS pk, profile_id FROM identifiers) p
+  LEFT JOIN sequence_0 q0 ON q0.pk = p.pk
+  LEFT JOIN sequence_1 q1 ON q1.pk = p.pk
 )
 SELECT profile_id, (q0 OR q1) AS s0
 FROM features
