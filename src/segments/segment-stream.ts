@@ -12,6 +12,8 @@ import {
 export interface ProfileChanges {
   eventsThrough: number;
   profiles: readonly string[] | undefined;
+  /** Of those, the ones whose attribute or trait values may have changed; undefined: any profile. */
+  valuesChanged: readonly string[] | undefined;
   moves: readonly { oldId: string; newId: string }[];
 }
 
@@ -205,14 +207,16 @@ export class SegmentStream {
     }
     // A pass lists the profiles merged away among those it touched: they are gone, not new.
     const gone = new Set(changes.moves.map((m) => m.oldId));
-    const touched = changes.profiles?.filter((id) => !reload.has(id) && !gone.has(id));
-    if (ev.readsValues && (touched === undefined || touched.length > 0)) {
-      const values = await this.values(touched);
-      for (const id of touched ?? values.keys())
+    const kept = (id: string) => !reload.has(id) && !gone.has(id);
+    const touched = changes.profiles?.filter(kept);
+    const valued = changes.valuesChanged?.filter(kept);
+    if (ev.readsValues && (valued === undefined || valued.length > 0)) {
+      const values = await this.values(valued);
+      for (const id of valued ?? values.keys())
         out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
-    } else {
-      for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     }
+    // New profiles whose values did not change: the segments they are in with no values.
+    for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     out.push(...ev.runTimers(now));
     this.record(out);
   }
