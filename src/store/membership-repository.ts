@@ -53,18 +53,19 @@ export class MembershipRepository {
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
       const first = await reserve(changes.length);
       const last = first + changes.length - 1;
+      // The changes an event causes share its reason: written as JSON once.
+      let reason: Record<string, unknown> | undefined;
+      let json = '';
       await tx.bulkInsert(
         'segment_changes',
         LEDGER_COLUMNS,
-        changes.map((c, i) => [
-          first + i,
-          c.segmentId,
-          c.profileId,
-          c.entered,
-          c.at,
-          mode,
-          JSON.stringify(c.reason),
-        ]),
+        changes.map((c, i) => {
+          if (c.reason !== reason) {
+            reason = c.reason;
+            json = JSON.stringify(c.reason);
+          }
+          return [first + i, c.segmentId, c.profileId, c.entered, c.at, mode, json];
+        }),
       );
       // The profiles first: one column narrows the members to a few before the pairs are compared.
       await tx.query(

@@ -35,6 +35,9 @@ export interface MembershipChange {
   reason: ChangeReason;
 }
 
+/** Whether a profile's state satisfies a segment's condition at `now`. */
+type Condition = (p: ProfileState, now: number) => boolean;
+
 class ProfileState {
   /** Windowed event features' matched events, by log (see `routeEvents`). */
   readonly logs = new Map<number, MatchedEvents>();
@@ -66,6 +69,8 @@ export class StreamingEvaluator {
   private readonly cached: Uint32Array;
   private readonly cachedValues: (number | null)[];
   private testStamp = 0;
+  /** The streaming segments' conditions, by segment index in the plan. */
+  private readonly conditions: (Condition | undefined)[] = [];
   private readonly ofEvent: Set<number>[];
   private readonly ofSequence: Set<number>[];
   private readonly ofValues = new Set<number>();
@@ -86,6 +91,7 @@ export class StreamingEvaluator {
       this.collect(plan.segments[s]!.node, s, usedEvents, usedSequences);
     }
     this.routes = routeEvents(plan, usedEvents, usedSequences, this.ofEvent);
+    for (const s of streaming) this.conditions[s] = this.compile(plan.segments[s]!.node);
     this.propertyPaths = plan.events.map((f) => f.property?.split('.'));
     this.seen = new Uint32Array(plan.segments.length);
     this.cached = new Uint32Array(plan.events.length);
@@ -333,7 +339,7 @@ export class StreamingEvaluator {
     this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
     if (this.testStamp === 1) this.cached.fill(0);
     for (const s of segments) {
-      const member = this.holds(this.plan.segments[s]!.node, p, now);
+      const member = this.conditions[s]!(p, now);
       if (member === p.members.has(s)) continue;
       if (member) p.members.add(s);
       else p.members.delete(s);
@@ -357,24 +363,42 @@ export class StreamingEvaluator {
     this.timers.push(due, profileId);
   }
 
-  private holds(n: PlanNode, p: ProfileState, now: number): boolean {
+  /** A segment's condition as a function of a profile's state (built once, called per test). */
+  private compile(n: PlanNode): Condition {
     switch (n.kind) {
       case 'all':
-        return n.nodes.every((x) => this.holds(x, p, now));
-      case 'any':
-        return n.nodes.some((x) => this.holds(x, p, now));
-      case 'not':
-        return !this.holds(n.node, p, now);
-      case 'value':
-        return testValue(n.test, p.values.get(n.feature), now);
-      case 'measure': {
-        const v = this.measure(n.feature, p, now);
-        return testNumber(n.test, v === null && zeroWhenNone(this.plan.events[n.feature]!.fn) ? 0 : v);
+      case 'any': {
+        const parts = n.nodes.map((x) => this.compile(x));
+        const all = n.kind === 'all';
+        return (p, now) => {
+          for (const part of parts) if (part(p, now) !== all) return !all;
+          return all;
+        };
       }
-      case 'sequence':
-        return p.sequences.get(n.feature)?.value(now) ?? false;
+      case 'not': {
+        const inner = this.compile(n.node);
+        return (p, now) => !inner(p, now);
+      }
+      case 'value': {
+        const { feature, test } = n;
+        return (p, now) => testValue(test, p.values.get(feature), now);
+      }
+      case 'measure': {
+        const { feature, test } = n;
+        const zero = zeroWhenNone(this.plan.events[feature]!.fn);
+        return (p, now) => {
+          const v = this.measure(feature, p, now);
+          return testNumber(test, v === null && zero ? 0 : v);
+        };
+      }
+      case 'sequence': {
+        const { feature } = n;
+        return (p, now) => p.sequences.get(feature)?.value(now) ?? false;
+      }
       case 'rank':
-        throw new Error('a ranking is evaluated in batch only');
+        return () => {
+          throw new Error('a ranking is evaluated in batch only');
+        };
       default:
         return assertNever(n);
     }
