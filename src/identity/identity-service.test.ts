@@ -253,6 +253,39 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await reopened.catchUp()).toMatchObject({ identifiers: 4 });
   });
 
+  it('tells which profiles may have new values: identify calls and records, and every event once traits exist', async () => {
+    const identity = await IdentityService.open(t.store);
+    const announced: { profiles?: readonly string[]; values?: readonly string[] }[] = [];
+    identity.subscribe((c) => {
+      announced.push({
+        ...(c.profiles ? { profiles: [...c.profiles].sort() } : {}),
+        ...(c.valuesChanged ? { values: [...c.valuesChanged].sort() } : {}),
+      });
+    });
+    await record(t.store, crm, 'CRM-1', { customer_id: ['C1'], user_id: ['u1'] });
+    await event(t.store, web, { userId: 'u2', event: 'Product Viewed' });
+    await identity.catchUp();
+    const u1 = (await profileOf(t.store, 'user_id', 'u1'))!;
+    const u2 = (await profileOf(t.store, 'user_id', 'u2'))!;
+    expect(announced.pop()).toEqual({ profiles: [u1, u2].sort(), values: [u1] });
+
+    await event(t.store, web, { userId: 'u1', event: 'Product Viewed' });
+    await event(t.store, web, { type: 'identify', userId: 'u2', event: null, traits: { plan: 'pro' } });
+    await identity.catchUp();
+    expect(announced.pop()).toEqual({ profiles: [u1, u2].sort(), values: [u2] });
+
+    // A new trait is computed for everyone: any profile's values may have changed.
+    await t.store.traits.create({ name: 'views', event: 'Product Viewed', aggregate: 'count' });
+    await event(t.store, web, { userId: 'u1', event: 'Product Viewed' });
+    await identity.catchUp();
+    expect(announced.pop()).toEqual({});
+    // From then on, the events' profiles are those whose trait values may have changed.
+    await event(t.store, web, { userId: 'u2', event: 'Product Viewed' });
+    await identity.catchUp();
+    expect(announced.pop()).toEqual({ profiles: [u2], values: [u2] });
+    await identity.close();
+  });
+
   it('stitches writes that asked for a pass while a rebuild ran', async () => {
     const identity = await IdentityService.open(t.store);
     await record(t.store, crm, 'CRM-1', { customer_id: ['C1'] });

@@ -28,6 +28,8 @@ export interface ProfileChanges {
   eventsThrough: number;
   /** Profiles whose identifiers, attributes or traits may have changed; undefined: any profile. */
   profiles: readonly string[] | undefined;
+  /** Of those, the ones whose attribute or trait values may have changed; undefined: any profile. */
+  valuesChanged: readonly string[] | undefined;
   /** Profiles merged into others (the old id is now an alias). */
   moves: readonly { oldId: string; newId: string }[];
 }
@@ -251,7 +253,8 @@ export class IdentityService {
       // pass that touched most profiles (a first load) is also cheaper recomputed whole.
       const signature = JSON.stringify(await this.store.traits.list());
       const touched = pass.touchedProfiles;
-      const whole = touched.length > 20_000 || signature !== this.traitSignature;
+      const redefined = signature !== this.traitSignature;
+      const whole = touched.length > 20_000 || redefined;
       if (whole) {
         await this.traits.refresh();
         this.traitSignature = signature;
@@ -261,7 +264,11 @@ export class IdentityService {
       // Only records, identify calls and merges change attributes: other events leave them alone.
       const attributed = pass.attributeProfiles;
       await this.attributes.refresh(attributed.length > 20_000 ? undefined : attributed);
-      this.announce(whole ? undefined : touched, pass.changes.moves);
+      // The profiles are named even when traits were recomputed whole for being many: only new
+      // definitions change everyone's. Without computed traits, events leave values alone: only
+      // records, identify calls and merges change them.
+      const valued = redefined ? undefined : signature === '[]' ? attributed : touched;
+      this.announce(redefined ? undefined : touched, pass.changes.moves, valued);
       return this.summary(pass, started);
     } catch (err) {
       await this.reload();
@@ -412,8 +419,12 @@ export class IdentityService {
     this.lock = undefined;
   }
 
-  private announce(profiles: readonly string[] | undefined, moves: ProfileChanges['moves']): void {
-    const changes = { eventsThrough: this.cursors.events, profiles, moves };
+  private announce(
+    profiles: readonly string[] | undefined,
+    moves: ProfileChanges['moves'],
+    valuesChanged = profiles,
+  ): void {
+    const changes = { eventsThrough: this.cursors.events, profiles, valuesChanged, moves };
     for (const listener of this.listeners) {
       try {
         listener(changes);

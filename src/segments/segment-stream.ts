@@ -12,6 +12,8 @@ import {
 export interface ProfileChanges {
   eventsThrough: number;
   profiles: readonly string[] | undefined;
+  /** Of those, the ones whose attribute or trait values may have changed; undefined: any profile. */
+  valuesChanged: readonly string[] | undefined;
   moves: readonly { oldId: string; newId: string }[];
 }
 
@@ -35,6 +37,13 @@ const MAX_BUFFER = 200_000;
 const PAGE = 200_000;
 /** Longest sleep between timer checks (a timer further out is checked again then). */
 const MAX_TIMER_MS = 60_000;
+/**
+ * Longest stretch of evaluation before the event loop gets a turn: the writer commits, identity
+ * stitches and the ledger takes the changes evaluated so far while the rest of a pass waits.
+ */
+const SLICE_MS = 10;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Streaming segments at work: events from the ingest writer wait until identity has stitched them,
@@ -175,17 +184,25 @@ export class SegmentStream {
     const apply = (profileId: string, e: StreamEvent) => {
       if (!reload.has(profileId)) out.push(...ev.applyEvent(profileId, e, now));
     };
+    let sliceStart = performance.now();
     while (this.cursor < through) {
       const next = this.buffer[0];
       if (next && next.seq === this.cursor + 1) {
         let i = 0;
-        for (; i < this.buffer.length && this.buffer[i]!.seq <= through; i++) {
-          const e = this.buffer[i]!;
+        while (i < this.buffer.length && this.buffer[i]!.seq <= through) {
+          const e = this.buffer[i++]!;
           const profileId = this.identity.profileOfEvent(e.userId, e.anonymousId);
           if (profileId) apply(profileId, e);
+          if (i % 64 === 0 && performance.now() - sliceStart > SLICE_MS) break;
         }
         this.cursor = this.buffer[i - 1]!.seq;
         this.buffer.splice(0, i);
+        if (this.cursor < through && performance.now() - sliceStart > SLICE_MS) {
+          // The buffer may change meanwhile (offers go on): it is read again after the turn.
+          this.record(out.splice(0));
+          await nextTurn();
+          sliceStart = performance.now();
+        }
       } else {
         // Not offered here (an import, another process): read them back.
         const until = Math.min(through, next ? next.seq - 1 : through);
@@ -205,14 +222,16 @@ export class SegmentStream {
     }
     // A pass lists the profiles merged away among those it touched: they are gone, not new.
     const gone = new Set(changes.moves.map((m) => m.oldId));
-    const touched = changes.profiles?.filter((id) => !reload.has(id) && !gone.has(id));
-    if (ev.readsValues && (touched === undefined || touched.length > 0)) {
-      const values = await this.values(touched);
-      for (const id of touched ?? values.keys())
+    const kept = (id: string) => !reload.has(id) && !gone.has(id);
+    const touched = changes.profiles?.filter(kept);
+    const valued = changes.valuesChanged?.filter(kept);
+    if (ev.readsValues && (valued === undefined || valued.length > 0)) {
+      const values = await this.values(valued);
+      for (const id of valued ?? values.keys())
         out.push(...ev.applyValues(id, values.get(id) ?? new Map(), now));
-    } else {
-      for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     }
+    // New profiles whose values did not change: the segments they are in with no values.
+    for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     out.push(...ev.runTimers(now));
     this.record(out);
   }
@@ -258,12 +277,15 @@ export class SegmentStream {
 
   private record(changes: readonly MembershipChange[]): void {
     if (changes.length === 0) return;
+    // Changes decided together share their time: one Date for all of them.
+    let at = new Date(changes[0]!.at);
     for (const c of changes) {
+      if (c.at !== at.getTime()) at = new Date(c.at);
       this.pending.push({
         segmentId: this.plan.segments[c.segment]!.id,
         profileId: c.profileId,
         entered: c.entered,
-        at: new Date(c.at),
+        at,
         reason: c.reason as ChangeReason & Record<string, unknown>,
       });
     }

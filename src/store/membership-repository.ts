@@ -44,34 +44,46 @@ export class MembershipRepository {
 
   /**
    * Appends changes to the ledger and applies them to the members, in one transaction. Changes
-   * are in the order they happened; a key may change more than once.
+   * are in the order they happened; a key may change more than once. The members are updated from
+   * the ledger rows just written (the last change of each key), so each change crosses into the
+   * engine once.
    */
   async record(changes: readonly LedgerChange[], mode: EvaluationMode): Promise<number> {
     if (changes.length === 0) return 0;
-    const last = new Map<string, LedgerChange>();
-    for (const c of changes) last.set(`${c.segmentId}\u0000${c.profileId}`, c);
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
       const first = await reserve(changes.length);
+      const last = first + changes.length - 1;
+      // The changes an event causes share its reason: written as JSON once.
+      let reason: Record<string, unknown> | undefined;
+      let json = '';
       await tx.bulkInsert(
         'segment_changes',
         LEDGER_COLUMNS,
-        changes.map((c, i) => [
-          first + i,
-          c.segmentId,
-          c.profileId,
-          c.entered,
-          c.at,
-          mode,
-          JSON.stringify(c.reason),
-        ]),
+        changes.map((c, i) => {
+          if (c.reason !== reason) {
+            reason = c.reason;
+            json = JSON.stringify(c.reason);
+          }
+          return [first + i, c.segmentId, c.profileId, c.entered, c.at, mode, json];
+        }),
       );
-      await tx.query('DELETE FROM segment_diff');
-      await tx.bulkInsert(
-        'segment_diff',
-        ['segment_id', 'profile_id', 'entered', 'changed_at', 'reason'],
-        [...last.values()].map((c) => [c.segmentId, c.profileId, c.entered, c.at, '{}']),
+      // The profiles first: one column narrows the members to a few before the pairs are compared.
+      await tx.query(
+        `DELETE FROM segment_members
+         WHERE profile_id IN (SELECT profile_id FROM segment_changes WHERE seq >= $1 AND seq <= $2)
+           AND EXISTS (SELECT 1 FROM segment_changes c WHERE c.seq >= $1 AND c.seq <= $2
+             AND c.segment_id = segment_members.segment_id AND c.profile_id = segment_members.profile_id)`,
+        [first, last],
       );
-      await applyDiff(tx);
+      await tx.query(
+        `INSERT INTO segment_members (segment_id, profile_id, since)
+         SELECT segment_id, profile_id, changed_at FROM (
+           SELECT segment_id, profile_id, changed_at, entered,
+             row_number() OVER (PARTITION BY segment_id, profile_id ORDER BY seq DESC) AS n
+           FROM segment_changes WHERE seq >= $1 AND seq <= $2
+         ) c WHERE n = 1 AND entered`,
+        [first, last],
+      );
       return first;
     });
   }

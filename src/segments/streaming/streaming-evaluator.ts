@@ -1,7 +1,9 @@
-import { assertNever, type PropertyFilter, type ValueTest } from '../../core/index.js';
+import { assertNever, type ValueTest } from '../../core/index.js';
 import { type PlanNode, type SegmentPlan, zeroWhenNone } from '../segment-plan.js';
 import { numberOf, testNumber, testValue, textOf, valueAt, valueTestNextChange } from '../value-test.js';
 import { EventAggregateState } from './event-aggregate-state.js';
+import { type EventRoutes, routeEvents } from './event-routes.js';
+import { type AggregatedValue, MatchedEvents } from './matched-events.js';
 import { SequenceState } from './sequence-state.js';
 import { TimerQueue } from './timer-queue.js';
 
@@ -33,15 +35,19 @@ export interface MembershipChange {
   reason: ChangeReason;
 }
 
+/** Whether a profile's state satisfies a segment's condition at `now`. */
+type Condition = (p: ProfileState, now: number) => boolean;
+
 class ProfileState {
-  readonly events = new Map<number, EventAggregateState>();
+  /** Windowed event features' matched events, by log (see `routeEvents`). */
+  readonly logs = new Map<number, MatchedEvents>();
+  /** Event features over all time or fixed dates, by feature. */
+  readonly totals = new Map<number, EventAggregateState>();
   readonly sequences = new Map<number, SequenceState>();
   values = new Map<number, unknown>();
   readonly members = new Set<number>();
   due = Number.POSITIVE_INFINITY;
 }
-
-type Role = { kind: 'event' | 'first' | 'next'; feature: number; where: readonly PropertyFilter[] };
 
 /**
  * Keeps the memberships of streaming segments current without SQL: per profile, incremental state
@@ -53,7 +59,18 @@ type Role = { kind: 'event' | 'first' | 'next'; feature: number; where: readonly
 export class StreamingEvaluator {
   private readonly profiles = new Map<string, ProfileState>();
   private readonly timers = new TimerQueue();
-  private readonly roles = new Map<string, Role[]>();
+  private readonly routes: EventRoutes;
+  /** Per event feature, the path of the property its running totals read. */
+  private readonly propertyPaths: (readonly string[] | undefined)[];
+  /** Segments already listed for the event being absorbed (`seen[s] === stamp`). */
+  private readonly seen: Uint32Array;
+  private stamp = 0;
+  /** Event feature values computed for the profile being tested (`cached[f] === testStamp`). */
+  private readonly cached: Uint32Array;
+  private readonly cachedValues: (number | null)[];
+  private testStamp = 0;
+  /** The streaming segments' conditions, by segment index in the plan. */
+  private readonly conditions: (Condition | undefined)[] = [];
   private readonly ofEvent: Set<number>[];
   private readonly ofSequence: Set<number>[];
   private readonly ofValues = new Set<number>();
@@ -73,23 +90,17 @@ export class StreamingEvaluator {
     for (const s of streaming) {
       this.collect(plan.segments[s]!.node, s, usedEvents, usedSequences);
     }
-    const addRole = (event: string, role: Role) => {
-      const list = this.roles.get(event);
-      if (list) list.push(role);
-      else this.roles.set(event, [role]);
-    };
-    for (const i of usedEvents)
-      addRole(plan.events[i]!.event, { kind: 'event', feature: i, where: plan.events[i]!.where });
-    for (const i of usedSequences) {
-      const s = plan.sequences[i]!;
-      addRole(s.first.event, { kind: 'first', feature: i, where: s.first.where ?? [] });
-      addRole(s.next.event, { kind: 'next', feature: i, where: s.next.where ?? [] });
-    }
+    this.routes = routeEvents(plan, usedEvents, usedSequences, this.ofEvent);
+    for (const s of streaming) this.conditions[s] = this.compile(plan.segments[s]!.node);
+    this.propertyPaths = plan.events.map((f) => f.property?.split('.'));
+    this.seen = new Uint32Array(plan.segments.length);
+    this.cached = new Uint32Array(plan.events.length);
+    this.cachedValues = plan.events.map(() => null);
   }
 
   /** Event names that matter to some streaming segment. */
   get eventNames(): string[] {
-    return [...this.roles.keys()];
+    return [...this.routes.byEvent.keys()];
   }
 
   /** Whether any streaming segment reads attributes or traits. */
@@ -152,11 +163,21 @@ export class StreamingEvaluator {
   /** An event arrived for a profile: the memberships it flips. */
   applyEvent(profileId: string, e: StreamEvent, now: number): MembershipChange[] {
     const state = this.profiles.get(profileId);
-    const fresh = state === undefined;
-    const p = state ?? this.state(profileId);
-    const affected = this.absorb(p, e, now);
     const reason: ChangeReason = { kind: 'event', event: e.event ?? '', messageId: e.messageId };
-    return this.reevaluate(profileId, p, fresh ? this.streaming : affected, now, reason);
+    if (state === undefined) {
+      const p = this.state(profileId);
+      this.absorb(p, e, now);
+      return this.reevaluate(profileId, p, this.streaming, now, reason);
+    }
+    const { affected, due } = this.absorb(state, e, now);
+    const changes: MembershipChange[] = [];
+    this.test(profileId, state, affected, now, reason, changes);
+    // Only the features the event fed can have come due sooner: the others are as scheduled.
+    if (due < state.due) {
+      state.due = due;
+      this.timers.push(due, profileId);
+    }
+    return changes;
   }
 
   /** A profile's attributes or traits changed. */
@@ -209,40 +230,88 @@ export class StreamingEvaluator {
     return p;
   }
 
-  /** Adds an event to the features it matches; returns the segments to look at again. */
-  private absorb(p: ProfileState, e: StreamEvent, now: number): Set<number> {
-    const affected = new Set<number>();
-    const roles = e.event === null ? undefined : this.roles.get(e.event);
-    if (!roles) return affected;
-    for (const role of roles) {
-      if (!role.where.every((f) => testValue(f.test, valueAt(e.properties, f.property.split('.')), now)))
-        continue;
-      if (role.kind === 'event') {
-        const f = this.plan.events[role.feature]!;
-        let s = p.events.get(role.feature);
-        if (!s) {
-          s = new EventAggregateState(f);
-          p.events.set(role.feature, s);
+  /**
+   * Adds an event to the features it matches; returns the segments to look at again and the
+   * earliest time one of the features it fed changes with no further event.
+   */
+  private absorb(p: ProfileState, e: StreamEvent, now: number): { affected: number[]; due: number } {
+    const affected: number[] = [];
+    let due = Number.POSITIVE_INFINITY;
+    const route = e.event === null ? undefined : this.routes.byEvent.get(e.event);
+    if (!route) return { affected, due };
+    const passed = route.filters.map((filters) =>
+      filters.every((f) => testValue(f.test, valueAt(e.properties, f.path), now)),
+    );
+    const stamp = this.nextStamp();
+    const list = (segments: Iterable<number>) => {
+      for (const seg of segments) {
+        if (this.seen[seg] === stamp) continue;
+        this.seen[seg] = stamp;
+        affected.push(seg);
+      }
+    };
+    for (const t of route.targets) {
+      if (!passed[t.where]) continue;
+      switch (t.kind) {
+        case 'log': {
+          const plan = this.routes.logs[t.log]!;
+          let log = p.logs.get(t.log);
+          if (!log) {
+            log = new MatchedEvents(plan.columns.length);
+            p.logs.set(t.log, log);
+          }
+          const values: AggregatedValue[] = plan.columns.map((c) => {
+            const raw = valueAt(e.properties, c.path);
+            return c.as === 'text' ? textOf(raw) : numberOf(raw);
+          });
+          log.add(e.timestamp, values, now - plan.spans[plan.spans.length - 1]!);
+          due = Math.min(due, log.nextChange(now, plan.spans));
+          list(plan.segments);
+          break;
         }
-        const raw = f.property === undefined ? null : valueAt(e.properties, f.property.split('.'));
-        s.add(
-          e.timestamp,
-          f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw),
-          now,
-        );
-        for (const seg of this.ofEvent[role.feature]!) affected.add(seg);
-      } else {
-        let s = p.sequences.get(role.feature);
-        if (!s) {
-          s = new SequenceState(this.plan.sequences[role.feature]!);
-          p.sequences.set(role.feature, s);
+        case 'totals': {
+          const f = this.plan.events[t.feature]!;
+          let s = p.totals.get(t.feature);
+          if (!s) {
+            s = new EventAggregateState(f);
+            p.totals.set(t.feature, s);
+          }
+          const path = this.propertyPaths[t.feature];
+          const raw = path === undefined ? null : valueAt(e.properties, path);
+          s.add(
+            e.timestamp,
+            f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw),
+            now,
+          );
+          list(this.ofEvent[t.feature]!);
+          break;
         }
-        if (role.kind === 'first') s.addFirst(e.timestamp, e.seq, now);
-        else s.addThen(e.timestamp, e.seq, now);
-        for (const seg of this.ofSequence[role.feature]!) affected.add(seg);
+        case 'first':
+        case 'next': {
+          let s = p.sequences.get(t.feature);
+          if (!s) {
+            s = new SequenceState(this.plan.sequences[t.feature]!);
+            p.sequences.set(t.feature, s);
+          }
+          if (t.kind === 'first') s.addFirst(e.timestamp, e.seq, now);
+          else s.addThen(e.timestamp, e.seq, now);
+          due = Math.min(due, s.nextChange(now));
+          list(this.ofSequence[t.feature]!);
+          break;
+        }
+        default:
+          assertNever(t);
       }
     }
-    return affected;
+    return { affected, due };
+  }
+
+  private nextStamp(): number {
+    if (this.stamp === 0xffffffff) {
+      this.seen.fill(0);
+      this.stamp = 0;
+    }
+    return ++this.stamp;
   }
 
   private reevaluate(
@@ -253,20 +322,39 @@ export class StreamingEvaluator {
     reason: ChangeReason,
   ): MembershipChange[] {
     const changes: MembershipChange[] = [];
+    this.test(profileId, p, segments, now, reason, changes);
+    this.schedule(profileId, p, now);
+    return changes;
+  }
+
+  /** Tests `segments` for a profile, adding the memberships that flip to `changes`. */
+  private test(
+    profileId: string,
+    p: ProfileState,
+    segments: Iterable<number>,
+    now: number,
+    reason: ChangeReason,
+    changes: MembershipChange[],
+  ): void {
+    this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
+    if (this.testStamp === 1) this.cached.fill(0);
     for (const s of segments) {
-      const member = this.test(this.plan.segments[s]!.node, p, now);
+      const member = this.conditions[s]!(p, now);
       if (member === p.members.has(s)) continue;
       if (member) p.members.add(s);
       else p.members.delete(s);
       changes.push({ segment: s, profileId, entered: member, at: now, reason });
     }
-    this.schedule(profileId, p, now);
-    return changes;
   }
 
   private schedule(profileId: string, p: ProfileState, now: number): void {
     let due = Number.POSITIVE_INFINITY;
-    for (const s of p.events.values()) due = Math.min(due, s.nextChange(now));
+    for (const [i, log] of p.logs) {
+      const plan = this.routes.logs[i]!;
+      log.expire(now - plan.spans[plan.spans.length - 1]!);
+      if (log.size === 0) p.logs.delete(i);
+      else due = Math.min(due, log.nextChange(now, plan.spans));
+    }
     for (const s of p.sequences.values()) due = Math.min(due, s.nextChange(now));
     for (const t of this.valueTimers)
       due = Math.min(due, valueTestNextChange(t.test, p.values.get(t.feature), now));
@@ -275,28 +363,70 @@ export class StreamingEvaluator {
     this.timers.push(due, profileId);
   }
 
-  private test(n: PlanNode, p: ProfileState, now: number): boolean {
+  /** A segment's condition as a function of a profile's state (built once, called per test). */
+  private compile(n: PlanNode): Condition {
     switch (n.kind) {
       case 'all':
-        return n.nodes.every((x) => this.test(x, p, now));
-      case 'any':
-        return n.nodes.some((x) => this.test(x, p, now));
-      case 'not':
-        return !this.test(n.node, p, now);
-      case 'value':
-        return testValue(n.test, p.values.get(n.feature), now);
-      case 'measure': {
-        const f = this.plan.events[n.feature]!;
-        const v = p.events.get(n.feature)?.value(now) ?? null;
-        return testNumber(n.test, v === null && zeroWhenNone(f.fn) ? 0 : v);
+      case 'any': {
+        const parts = n.nodes.map((x) => this.compile(x));
+        const all = n.kind === 'all';
+        return (p, now) => {
+          for (const part of parts) if (part(p, now) !== all) return !all;
+          return all;
+        };
       }
-      case 'sequence':
-        return p.sequences.get(n.feature)?.value(now) ?? false;
+      case 'not': {
+        const inner = this.compile(n.node);
+        return (p, now) => !inner(p, now);
+      }
+      case 'value': {
+        const { feature, test } = n;
+        return (p, now) => testValue(test, p.values.get(feature), now);
+      }
+      case 'measure': {
+        const { feature, test } = n;
+        const zero = zeroWhenNone(this.plan.events[feature]!.fn);
+        return (p, now) => {
+          const v = this.measure(feature, p, now);
+          return testNumber(test, v === null && zero ? 0 : v);
+        };
+      }
+      case 'sequence': {
+        const { feature } = n;
+        return (p, now) => p.sequences.get(feature)?.value(now) ?? false;
+      }
       case 'rank':
-        throw new Error('a ranking is evaluated in batch only');
+        return () => {
+          throw new Error('a ranking is evaluated in batch only');
+        };
       default:
         return assertNever(n);
     }
+  }
+
+  /** An event feature's value for the profile being tested, computed once per test. */
+  private measure(feature: number, p: ProfileState, now: number): number | null {
+    if (this.cached[feature] === this.testStamp) return this.cachedValues[feature]!;
+    const source = this.routes.features[feature]!;
+    let v: number | null = null;
+    switch (source.kind) {
+      case 'log': {
+        const fn = this.plan.events[feature]!.fn;
+        const log = p.logs.get(source.log);
+        v = log ? log.aggregate(fn, source.column, now - source.span) : null;
+        break;
+      }
+      case 'totals':
+        v = p.totals.get(feature)?.value() ?? null;
+        break;
+      case 'unused':
+        throw new Error(`event feature ${feature} is read by no streaming segment`);
+      default:
+        assertNever(source);
+    }
+    this.cached[feature] = this.testStamp;
+    this.cachedValues[feature] = v;
+    return v;
   }
 
   private collect(n: PlanNode, segment: number, events: Set<number>, sequences: Set<number>): void {
