@@ -34,8 +34,8 @@ export interface CompiledSql {
 const ISO_TIME_SQL = '\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?';
 
 /**
- * One statement being compiled: its parameters (`add` hands out placeholders) and the columns
- * that carry event properties (`property` gives the column of a path).
+ * One statement being compiled: its parameters (`add` hands out placeholders), and where a dialect
+ * materializes the events, the columns of their properties and the numbers of their names.
  */
 class Statement {
   readonly values: SqlValue[] = [];
