@@ -6,15 +6,10 @@ import {
   type ValueTest,
   type Window,
 } from '../core/index.js';
-import {
-  type Dialect,
-  EVENT_PROFILE_ID,
-  EVENT_PROFILE_JOIN,
-  eventProfileJoin,
-  type SqlValue,
-} from '../store/index.js';
+import { type Dialect, EVENT_PROFILE_ID, EVENT_PROFILE_JOIN, type SqlValue } from '../store/index.js';
 import {
   type EventFeature,
+  earliestEventTimes,
   eventNamesOf,
   type PlanNode,
   type RankFeature,
@@ -92,12 +87,22 @@ export class DefaultSegmentCompiler {
    * events and the identifiers again, and compare, group and join integers. Each property is
    * extracted from the JSON once, for the events that read it.
    */
-  protected eventRows(names: readonly string[], plan: SegmentPlan, p: Statement): string[] {
+  protected eventRows(names: readonly string[], plan: SegmentPlan, p: Statement, now: Date): string[] {
     const keys = `profile_keys AS MATERIALIZED (
   SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
 )`;
     if (names.length === 0) return [keys];
     for (const [code, name] of names.entries()) p.eventCodes.set(name, code);
+    // Each name's events from the earliest time any feature or sequence counts (e.g. only the last
+    // 30 days of page views when no segment reads older ones).
+    const earliest = [...earliestEventTimes(plan, now.getTime())].flatMap(([name, from]) =>
+      from === undefined ? [] : [`WHEN ${p.add(name)} THEN CAST(${p.add(new Date(from))} AS TIMESTAMPTZ)`],
+    );
+    // A filter of the events alone, so that the planner still sees millions of rows to probe with.
+    const since =
+      earliest.length === 0
+        ? ''
+        : ` WHERE timestamp >= CASE event ${earliest.join(' ')} ELSE '-infinity'::TIMESTAMPTZ END`;
     const codes = names.map((name, code) => `(${p.add(name)}, ${code})`);
     const properties = [...propertiesOf(plan)].map(([path, events], i) => {
       const column = `property_${i}`;
@@ -106,17 +111,20 @@ export class DefaultSegmentCompiler {
       return `,
     CASE WHEN n.code IN (${[...events].map((name) => p.eventCodes.get(name)).join(', ')}) THEN ${text} END AS ${column}`;
     });
+    // An event's profile is its user id's, else its anonymous id's: the anonymous id is looked up
+    // only when the user id is not known (a NULL key probes nothing).
+    const keysOf = (namespace: string) =>
+      `SELECT i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id WHERE i.namespace = '${namespace}'`;
     const pk = 'COALESCE(ep_user.pk, ep_anon.pk)';
     return [
       keys,
-      `identifier_keys AS MATERIALIZED (
-  SELECT i.namespace, i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id
-  WHERE i.namespace IN ('user_id', 'anonymous_id')
-)`,
+      `user_keys AS MATERIALIZED (\n  ${keysOf('user_id')}\n)`,
+      `anonymous_keys AS MATERIALIZED (\n  ${keysOf('anonymous_id')}\n)`,
       `ev AS MATERIALIZED (
   SELECT ${pk} AS pk, CAST(n.code AS SMALLINT) AS event_code, e.timestamp${properties.join('')}
-  FROM events e JOIN (VALUES ${codes.join(', ')}) n(event, code) ON n.event = e.event
-  ${eventProfileJoin('identifier_keys')}
+  FROM (SELECT * FROM events${since}) e JOIN (VALUES ${codes.join(', ')}) n(event, code) ON n.event = e.event
+  LEFT JOIN user_keys ep_user ON ep_user.value = e.user_id
+  LEFT JOIN anonymous_keys ep_anon ON ep_anon.value = CASE WHEN ep_user.pk IS NULL THEN e.anonymous_id END
   WHERE ${pk} IS NOT NULL
 )`,
     ];
@@ -144,7 +152,7 @@ export class DefaultSegmentCompiler {
   compile(plan: SegmentPlan, now: Date): CompiledSql {
     const p = new Statement();
     const names = eventNamesOf(plan);
-    const ctes = this.eventRows(names, plan, p);
+    const ctes = this.eventRows(names, plan, p, now);
     const columns: string[] = [];
     const joins: string[] = [];
     // One scan per event name: each aggregate reads only its own event's rows, instead of every
@@ -381,7 +389,12 @@ export class DefaultSegmentCompiler {
  * is the key), JSON scalars and times are read differently; everything else is shared.
  */
 export class PostgresSegmentCompiler extends DefaultSegmentCompiler {
-  protected override eventRows(names: readonly string[], _plan: SegmentPlan, p: Statement): string[] {
+  protected override eventRows(
+    names: readonly string[],
+    _plan: SegmentPlan,
+    p: Statement,
+    _now: Date,
+  ): string[] {
     if (names.length === 0) return [];
     return [
       `ev AS NOT MATERIALIZED (

@@ -10,6 +10,7 @@ import {
   type ValueTest,
   type Window,
 } from '../core/index.js';
+import { windowFrom } from './time-window.js';
 
 /** An aggregate of one profile's matching events: computed once, however many segments use it. */
 export interface EventFeature {
@@ -205,4 +206,28 @@ export function eventNamesOf(plan: SegmentPlan): string[] {
     names.add(s.next.event);
   }
   return [...names].sort();
+}
+
+/**
+ * Per event name a plan reads, the earliest time (ms) at `now` that any of its features or
+ * sequences can count; undefined when some reads every event of that name. A sequence's second
+ * step counts from its first step's window, since it follows a first step.
+ */
+export function earliestEventTimes(plan: SegmentPlan, now: number): Map<string, number | undefined> {
+  const earliest = new Map<string, number | undefined>();
+  const need = (event: string, from: number | undefined) => {
+    const known = earliest.get(event);
+    const first = !earliest.has(event);
+    earliest.set(
+      event,
+      first ? from : known === undefined || from === undefined ? undefined : Math.min(known, from),
+    );
+  };
+  for (const f of plan.events) need(f.event, windowFrom(f.window, now));
+  for (const s of plan.sequences) {
+    const from = windowFrom(s.window, now);
+    need(s.first.event, from);
+    need(s.next.event, from);
+  }
+  return earliest;
 }

@@ -18,3 +18,17 @@ export function inWindow(w: Window, t: number, now: number): boolean {
       return assertNever(w);
   }
 }
+
+/** The earliest time (ms) an event can have and count for window `w` at `now`; undefined: any. */
+export function windowFrom(w: Window, now: number): number | undefined {
+  switch (w.kind) {
+    case 'ever':
+      return undefined;
+    case 'last':
+      return windowStart(w, now);
+    case 'between':
+      return Date.parse(w.from);
+    default:
+      return assertNever(w);
+  }
+}

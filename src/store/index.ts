@@ -23,7 +23,7 @@ export type {
 export type { StoredDestination } from './destination-repository.js';
 export { type Dialect, duckdbDialect, postgresDialect } from './dialect.js';
 export { DuckDBDatabase } from './duckdb-database.js';
-export { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN, eventProfileJoin } from './event-profiles.js';
+export { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
 export type { EventQuery, EventRecord } from './event-repository.js';
 export type {
   AuditEntry,

@@ -1,24 +1,26 @@
 WITH profile_keys AS MATERIALIZED (
   SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
 ),
-identifier_keys AS MATERIALIZED (
-  SELECT i.namespace, i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id
-  WHERE i.namespace IN ('user_id', 'anonymous_id')
+user_keys AS MATERIALIZED (
+  SELECT i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id WHERE i.namespace = 'user_id'
+),
+anonymous_keys AS MATERIALIZED (
+  SELECT i.value, k.pk FROM identifiers i JOIN profile_keys k ON k.profile_id = i.profile_id WHERE i.namespace = 'anonymous_id'
 ),
 ev AS MATERIALIZED (
   SELECT COALESCE(ep_user.pk, ep_anon.pk) AS pk, CAST(n.code AS SMALLINT) AS event_code, e.timestamp,
     CASE WHEN n.code IN (0) THEN json_extract_string(e.properties, '$.revenue') END AS property_0
-  FROM events e JOIN (VALUES ($1, 0)) n(event, code) ON n.event = e.event
-  LEFT JOIN identifier_keys ep_user ON ep_user.namespace = 'user_id' AND ep_user.value = e.user_id
-  LEFT JOIN identifier_keys ep_anon ON ep_anon.namespace = 'anonymous_id' AND ep_anon.value = e.anonymous_id
+  FROM (SELECT * FROM events WHERE timestamp >= CASE event WHEN $1 THEN CAST($2 AS TIMESTAMPTZ) ELSE '-infinity'::TIMESTAMPTZ END) e JOIN (VALUES ($3, 0)) n(event, code) ON n.event = e.event
+  LEFT JOIN user_keys ep_user ON ep_user.value = e.user_id
+  LEFT JOIN anonymous_keys ep_anon ON ep_anon.value = CASE WHEN ep_user.pk IS NULL THEN e.anonymous_id END
   WHERE COALESCE(ep_user.pk, ep_anon.pk) IS NOT NULL
 ),
 event_features_0 AS (
-  SELECT pk, sum((CASE WHEN regexp_full_match(ev.property_0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(ev.property_0 AS DOUBLE) END)) FILTER (WHERE ev.timestamp > $2) AS e0
+  SELECT pk, sum((CASE WHEN regexp_full_match(ev.property_0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(ev.property_0 AS DOUBLE) END)) FILTER (WHERE ev.timestamp > $4) AS e0
   FROM ev WHERE ev.event_code = 0 GROUP BY pk
 ),
 tv_values AS (
-  SELECT profile_id, json_extract_string(max(CASE WHEN name = $3 THEN value END), '$') AS v0
+  SELECT profile_id, json_extract_string(max(CASE WHEN name = $5 THEN value END), '$') AS v0
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (
@@ -40,4 +42,6 @@ FROM features LEFT JOIN rank_0 USING (pk) LEFT JOIN rank_1 USING (pk)
 -- parameters
 -- $1 = "Order Completed"
 -- $2 = 2026-02-22T00:00:00.000Z
--- $3 = "order_count"
+-- $3 = "Order Completed"
+-- $4 = 2026-02-22T00:00:00.000Z
+-- $5 = "order_count"
