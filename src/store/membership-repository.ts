@@ -2,6 +2,7 @@ import type { EvaluationMode } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
 import { placeholders, readJson } from './dialect.js';
 import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
+import type { MembersCatchUp } from './members-catch-up.js';
 import { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 
 /** One entry into or exit from a segment, as the ledger keeps it. */
@@ -40,19 +41,20 @@ const LEDGER_COLUMNS = ['seq', 'segment_id', 'profile_id', 'entered', 'changed_a
 
 /** The membership ledger (every entry and exit) and the current members it adds up to. */
 export class MembershipRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly catchUp: MembersCatchUp,
+  ) {}
 
   /**
-   * Appends changes to the ledger and applies them to the members, in one transaction. Changes
-   * are in the order they happened; a key may change more than once. The members are updated from
-   * the ledger rows just written (the last change of each key), so each change crosses into the
-   * engine once.
+   * Appends changes to the ledger, in one transaction; they are committed when it resolves.
+   * Changes are in the order they happened; a key may change more than once. The members table
+   * follows later (`applyToMembers`, or any read of the members), from the ledger rows.
    */
   async record(changes: readonly LedgerChange[], mode: EvaluationMode): Promise<number> {
     if (changes.length === 0) return 0;
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
       const first = await reserve(changes.length);
-      const last = first + changes.length - 1;
       // The changes an event causes share its reason: written as JSON once.
       let reason: Record<string, unknown> | undefined;
       let json = '';
@@ -67,25 +69,13 @@ export class MembershipRepository {
           return [first + i, c.segmentId, c.profileId, c.entered, c.at, mode, json];
         }),
       );
-      // The profiles first: one column narrows the members to a few before the pairs are compared.
-      await tx.query(
-        `DELETE FROM segment_members
-         WHERE profile_id IN (SELECT profile_id FROM segment_changes WHERE seq >= $1 AND seq <= $2)
-           AND EXISTS (SELECT 1 FROM segment_changes c WHERE c.seq >= $1 AND c.seq <= $2
-             AND c.segment_id = segment_members.segment_id AND c.profile_id = segment_members.profile_id)`,
-        [first, last],
-      );
-      await tx.query(
-        `INSERT INTO segment_members (segment_id, profile_id, since)
-         SELECT segment_id, profile_id, changed_at FROM (
-           SELECT segment_id, profile_id, changed_at, entered,
-             row_number() OVER (PARTITION BY segment_id, profile_id ORDER BY seq DESC) AS n
-           FROM segment_changes WHERE seq >= $1 AND seq <= $2
-         ) c WHERE n = 1 AND entered`,
-        [first, last],
-      );
       return first;
     });
+  }
+
+  /** Applies every ledger change committed so far to the members table (reads do it themselves). */
+  applyToMembers(): Promise<void> {
+    return this.catchUp.run();
   }
 
   /**
@@ -99,6 +89,7 @@ export class MembershipRepository {
     reason: Record<string, unknown>,
   ): Promise<EvaluationCounts[]> {
     if (segmentIds.length === 0) return [];
+    await this.catchUp.run();
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
       const json = tx.dialect.jsonType;
       // The result is compared with the members where it is computed (a materialized CTE): written
@@ -157,6 +148,7 @@ export class MembershipRepository {
     onRows: (rows: { segment_id: string; profile_id: string }[]) => void,
   ) {
     if (segmentIds.length === 0) return;
+    await this.catchUp.run();
     let after = '';
     for (;;) {
       const rows = await this.db.query<{ segment_id: string; profile_id: string }>(
@@ -174,6 +166,7 @@ export class MembershipRepository {
 
   /** A page of a segment's members in profile id order. */
   async members(segmentId: string, limit: number, after = ''): Promise<{ profileId: string; since: Date }[]> {
+    await this.catchUp.run();
     const rows = await this.db.query<{ profile_id: string; since: Date }>(
       `SELECT profile_id, since FROM segment_members WHERE segment_id = $1 AND profile_id > $2
        ORDER BY profile_id LIMIT $3`,
@@ -184,6 +177,7 @@ export class MembershipRepository {
 
   /** Members per segment. */
   async sizes(): Promise<Map<string, number>> {
+    await this.catchUp.run();
     const rows = await this.db.query<{ segment_id: string; n: number }>(
       'SELECT segment_id, count(*) AS n FROM segment_members GROUP BY segment_id',
     );
@@ -191,6 +185,7 @@ export class MembershipRepository {
   }
 
   async count(segmentId: string): Promise<number> {
+    await this.catchUp.run();
     const rows = await this.db.query<{ n: number }>(
       'SELECT count(*) AS n FROM segment_members WHERE segment_id = $1',
       [segmentId],
@@ -227,6 +222,7 @@ export class MembershipRepository {
 
   /** The segments a profile is in, with since when. */
   async ofProfile(profileId: string): Promise<{ segmentId: string; since: Date }[]> {
+    await this.catchUp.run();
     const rows = await this.db.query<{ segment_id: string; since: Date }>(
       'SELECT segment_id, since FROM segment_members WHERE profile_id = $1 ORDER BY segment_id',
       [profileId],
