@@ -132,4 +132,13 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
       await again.close();
     }
   });
+
+  it('records ids that hold tabs or line breaks as they are', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s1', 'p\t1', true, 0), change('s\n2', 'p2', true, 1)], 'streaming');
+    expect((await m.changes('s1', 0, 10)).map((c) => [c.seq, c.profileId, c.reason.messageId])).toEqual([
+      [1, 'p\t1', 'm0'],
+    ]);
+    expect(await m.ofProfile('p2')).toEqual([{ segmentId: 's\n2', since: new Date(AT + 60_000) }]);
+  });
 });
