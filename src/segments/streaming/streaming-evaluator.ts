@@ -2,6 +2,7 @@ import { assertNever, type ValueTest } from '../../core/index.js';
 import { type PlanNode, type SegmentPlan, zeroWhenNone } from '../segment-plan.js';
 import { numberOf, testNumber, testValue, textOf, valueAt, valueTestNextChange } from '../value-test.js';
 import { EventAggregateState } from './event-aggregate-state.js';
+import { ENTERS_ONLY, EXITS_ONLY, eventDirections } from './event-direction.js';
 import { type EventRoutes, routeEvents } from './event-routes.js';
 import { type AggregatedValue, MatchedEvents } from './matched-events.js';
 import { SequenceState } from './sequence-state.js';
@@ -68,6 +69,8 @@ export class StreamingEvaluator {
   private readonly logSegments: number[][];
   private readonly eventSegments: number[][];
   private readonly sequenceSegments: number[][];
+  /** Per event name, per segment, which way one more such event can move its condition. */
+  private readonly directions: Map<string, Int8Array>;
   /** Whether each filter list of the event being absorbed passed (by index in its route). */
   private passed: boolean[] = [];
   /** Segments already listed for the event being absorbed (`seen[s] === stamp`). */
@@ -102,6 +105,7 @@ export class StreamingEvaluator {
     this.logSegments = this.routes.logs.map((l) => [...l.segments]);
     this.eventSegments = this.ofEvent.map((s) => [...s]);
     this.sequenceSegments = this.ofSequence.map((s) => [...s]);
+    this.directions = eventDirections(plan, streaming);
     for (const s of streaming) this.conditions[s] = this.compile(plan.segments[s]!.node);
     this.propertyPaths = plan.events.map((f) => f.property?.split('.'));
     this.seen = new Uint32Array(plan.segments.length);
@@ -182,7 +186,8 @@ export class StreamingEvaluator {
     }
     const { affected, due } = this.absorb(state, e, now);
     const changes: MembershipChange[] = [];
-    this.test(profileId, state, affected, now, reason, changes);
+    const directions = e.event === null ? undefined : this.directions.get(e.event);
+    this.test(profileId, state, affected, now, reason, changes, directions);
     // Only the features the event fed can have come due sooner: the others are as scheduled.
     if (due < state.due) {
       state.due = due;
@@ -359,12 +364,17 @@ export class StreamingEvaluator {
     now: number,
     reason: ChangeReason,
     changes: MembershipChange[],
+    /** How the event being applied can move each segment: those it cannot flip are not tested. */
+    directions?: Int8Array,
   ): void {
     this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
     if (this.testStamp === 1) this.cached.fill(0);
     for (const s of segments) {
+      const was = p.members.has(s);
+      const direction = directions?.[s];
+      if ((direction === ENTERS_ONLY && was) || (direction === EXITS_ONLY && !was)) continue;
       const member = this.conditions[s]!(p, now);
-      if (member === p.members.has(s)) continue;
+      if (member === was) continue;
       if (member) p.members.add(s);
       else p.members.delete(s);
       changes.push({ segment: s, profileId, entered: member, at: now, reason });
