@@ -33,25 +33,38 @@ export class MembersCatchUp {
 
   private async applyPending(): Promise<void> {
     this.next = undefined;
-    await this.db.transaction(async (tx) => {
-      // An update first: it locks the counter on PostgreSQL (and reads its latest value there).
-      const [row] = await tx.query<{ value: number }>(
-        'UPDATE counters SET value = value WHERE name = $1 RETURNING value',
-        [MEMBERS_THROUGH],
-      );
-      const after = Number(row?.value ?? 0);
-      // Ledger rows commit in seq order (one writer at a time holds the ledger's counter or
-      // append chain), so everything up to the highest seq seen is committed.
-      const [top] = await tx.query<{ seq: number | null }>(
-        'SELECT max(seq) AS seq FROM segment_changes WHERE seq > $1',
-        [after],
-      );
-      const through = Number(top?.seq ?? 0);
-      if (through <= after) return;
-      await applyLedgerRange(tx, after, through);
-      await tx.query('UPDATE counters SET value = $2 WHERE name = $1', [MEMBERS_THROUGH, through]);
-    });
+    // In turn with the ledger's writers: a batch evaluation updates the members in its own write.
+    await this.db.writeSequenced('segment_changes', (tx) => applyPendingIn(tx));
   }
+}
+
+/**
+ * In `tx`: applies to the members every ledger change committed and not yet applied, and returns
+ * the seq they are applied through. Holds the counter row (PostgreSQL) until `tx` ends.
+ */
+export async function applyPendingIn(tx: Database): Promise<number> {
+  // An update first: it locks the counter on PostgreSQL (and reads its latest value there).
+  const [row] = await tx.query<{ value: number }>(
+    'UPDATE counters SET value = value WHERE name = $1 RETURNING value',
+    [MEMBERS_THROUGH],
+  );
+  const after = Number(row?.value ?? 0);
+  // Ledger rows commit in seq order (one writer at a time holds the ledger's counter or
+  // append chain), so everything up to the highest seq seen is committed.
+  const [top] = await tx.query<{ seq: number | null }>(
+    'SELECT max(seq) AS seq FROM segment_changes WHERE seq > $1',
+    [after],
+  );
+  const through = Number(top?.seq ?? 0);
+  if (through <= after) return after;
+  await applyLedgerRange(tx, after, through);
+  await markApplied(tx, through);
+  return through;
+}
+
+/** Records in `tx` that the members hold every ledger change through `seq`. */
+export async function markApplied(tx: Database, seq: number): Promise<void> {
+  await tx.query('UPDATE counters SET value = $2 WHERE name = $1', [MEMBERS_THROUGH, seq]);
 }
 
 /**

@@ -110,6 +110,27 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect(members).toEqual(['s1:p3', 's1:p4']);
   });
 
+  it('compares a batch evaluation with the members after every streaming change, and marks its own changes applied', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
+    // Only in the ledger when the evaluation starts: p2 has left.
+    await m.record([change('s1', 'p2', false, 1)], 'streaming');
+    const result = {
+      sql: "SELECT 's1' AS segment_id, profile_id FROM (VALUES ('p1'), ('p3')) v(profile_id)",
+      params: [],
+    };
+    const [counts] = await m.replaceMembers(['s1'], result, new Date(AT + 5 * 60_000), {
+      kind: 'evaluation',
+    });
+    // p2's exit is not recorded twice; p3 enters.
+    expect(counts).toEqual({ segmentId: 's1', entered: 1, exited: 0, members: 2 });
+    const [through] = await t.store.db.query<{ value: number }>(
+      "SELECT value FROM counters WHERE name = 'segment_members_through'",
+    );
+    expect(Number(through?.value)).toBe(4);
+    expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p1', 'p3']);
+  });
+
   it('applies the changes a stopped process left in the ledger alone when the store opens again', async () => {
     await t.store.memberships.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
     await t.store.memberships.applyToMembers();

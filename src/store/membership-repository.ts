@@ -2,7 +2,7 @@ import type { EvaluationMode } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
 import { placeholders, readJson } from './dialect.js';
 import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
-import type { MembersCatchUp } from './members-catch-up.js';
+import { applyPendingIn, type MembersCatchUp, markApplied } from './members-catch-up.js';
 import { dropProfileScope, fillProfileScope, scopeFilter } from './profile-scope.js';
 
 /** One entry into or exit from a segment, as the ledger keeps it. */
@@ -91,8 +91,11 @@ export class MembershipRepository {
     reason: Record<string, unknown>,
   ): Promise<EvaluationCounts[]> {
     if (segmentIds.length === 0) return [];
-    await this.catchUp.run();
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
+      // The result is compared with the members, so they first take every streaming change before
+      // it. If nothing came in between, the members then hold this evaluation's changes too and
+      // are marked so (a catch-up would otherwise apply millions of first entries again).
+      const applied = await applyPendingIn(tx);
       const json = tx.dialect.jsonType;
       // The result is compared with the members where it is computed (a materialized CTE): written
       // to a table first, millions of memberships cost as much again as the comparison.
@@ -129,6 +132,7 @@ export class MembershipRepository {
          FROM segment_diff GROUP BY segment_id`,
       );
       await applyDiff(tx);
+      if ((count?.n ?? 0) > 0 && applied === first - 1) await markApplied(tx, first + (count?.n ?? 0) - 1);
       const sizes = await tx.query<{ segment_id: string; n: number }>(
         `SELECT segment_id, count(*) AS n FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length)}) GROUP BY segment_id`,
         [...segmentIds],
