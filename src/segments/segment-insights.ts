@@ -79,6 +79,8 @@ export async function previewSegment(
     (id, i) =>
       `, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ${p(id)} AND m.profile_id = r.profile_id)) AS o${i}`,
   );
+  // The overlaps read the members table, which may lag the ledger.
+  if (overlaps.length > 0) await store.memberships.applyToMembers();
   const summarySql = `WITH result AS MATERIALIZED (${sql})
     SELECT count(*) AS n${valueColumns}${overlaps.join('')} FROM result r ${valueJoin} WHERE r.s0`;
   const [summary, sample] = await Promise.all([

@@ -42,6 +42,11 @@ const MAX_TIMER_MS = 60_000;
  * stitches and the ledger takes the changes evaluated so far while the rest of a pass waits.
  */
 const SLICE_MS = 10;
+/**
+ * How often the members table is brought up to the ledger in the background. Each catch-up scans
+ * the members whatever it applies, so it runs seldom; reads of the members catch up themselves.
+ */
+const MEMBERS_EVERY_MS = 1000;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -59,6 +64,7 @@ export class SegmentStream {
   private pending: LedgerChange[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private membersTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -133,7 +139,9 @@ export class SegmentStream {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.membersTimer);
     await this.settle().catch(() => {});
+    await this.store.memberships.applyToMembers().catch(this.onError);
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -304,7 +312,10 @@ export class SegmentStream {
     this.flushing = this.store.memberships
       .record(batch, 'streaming')
       .then(
-        () => this.onRecorded(batch),
+        () => {
+          this.onRecorded(batch);
+          this.scheduleMembers();
+        },
         (err: unknown) => {
           this.pending = [...batch, ...this.pending];
           this.onError(err);
@@ -316,6 +327,16 @@ export class SegmentStream {
         if (this.pending.length > 0 && !this.closed) void this.flush();
       });
     return this.flushing;
+  }
+
+  /** Applies the ledger to the members table a while after the first change not yet applied. */
+  private scheduleMembers(): void {
+    if (this.membersTimer || this.closed) return;
+    this.membersTimer = setTimeout(() => {
+      this.membersTimer = undefined;
+      this.store.memberships.applyToMembers().catch(this.onError);
+    }, MEMBERS_EVERY_MS);
+    this.membersTimer.unref();
   }
 
   private scheduleTimer(): void {

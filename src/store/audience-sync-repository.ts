@@ -2,6 +2,7 @@ import { NotFoundError, UserError } from '../core/index.js';
 import type { ConsentCursor } from './consent-repository.js';
 import type { Database } from './database.js';
 import { placeholders, readJson } from './dialect.js';
+import type { MembersCatchUp } from './members-catch-up.js';
 import { storableJson } from './storable-text.js';
 
 /** An audience sync as stored: which segment goes where, mapped how, and how far it has been sent. */
@@ -81,7 +82,10 @@ const toSync = (r: Row): StoredAudienceSync => ({
 
 /** Audience syncs and their cursors into the membership ledger. */
 export class AudienceSyncRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly catchUp: MembersCatchUp,
+  ) {}
 
   async list(): Promise<StoredAudienceSync[]> {
     return (await this.db.query<Row>('SELECT * FROM audience_syncs ORDER BY name')).map(toSync);
@@ -243,6 +247,7 @@ export class AudienceSyncRepository {
   /** Which of `profileIds` are members of the segment now. */
   async membersAmong(segmentId: string, profileIds: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
+    await this.catchUp.run();
     for (let i = 0; i < profileIds.length; i += 500) {
       const ids = profileIds.slice(i, i + 500);
       const rows = await this.db.query<{ profile_id: string }>(

@@ -1,6 +1,7 @@
 import type { ConsentStatement, StoredEvent } from '../core/index.js';
 import type { Database, SqlValue } from './database.js';
 import { EVENT_PROFILE_ID, EVENT_PROFILE_JOIN } from './event-profiles.js';
+import type { MembersCatchUp } from './members-catch-up.js';
 import { dropProfileScope, fillProfileScope } from './profile-scope.js';
 
 /** Columns of `consent_statements`, written beside the event or record that made each statement. */
@@ -149,7 +150,10 @@ const toConsent = (r: LatestRow): ProfileConsent => ({
 
 /** Consent statements from events and profile records, resolved to profiles when read. */
 export class ConsentRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly catchUp: MembersCatchUp,
+  ) {}
 
   /** The current consent of some profiles, for one purpose or (undefined) every purpose they stated. */
   async latest(profileIds: readonly string[], purpose?: string): Promise<ProfileConsent[]> {
@@ -173,6 +177,7 @@ export class ConsentRepository {
    * latest statement is a refusal, `false` when they made none.
    */
   async membersWithoutGrant(segmentId: string, purpose: string): Promise<Map<string, boolean>> {
+    await this.catchUp.run();
     const members = 'SELECT profile_id FROM segment_members WHERE segment_id = $2';
     const rows = await this.db.query<{ profile_id: string; granted: boolean | null }>(
       `${latestOf(members, true)}
@@ -195,6 +200,7 @@ export class ConsentRepository {
     from: ConsentCursor,
     to: ConsentCursor,
   ): Promise<string[]> {
+    await this.catchUp.run();
     const rows = await this.db.query<{ profile_id: string }>(
       `SELECT DISTINCT profile_id FROM (
          SELECT ${EVENT_PROFILE_ID} AS profile_id FROM consent_statements e ${EVENT_PROFILE_JOIN}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
-import type { LedgerChange } from './index.js';
+import { type LedgerChange, openStore } from './index.js';
 
 const AT = Date.parse('2026-03-01T00:00:00Z');
 
@@ -74,5 +74,92 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p1']);
     // The numbers of a failed batch are used by the next one: the ledger has no gap.
     expect(await m.record([change('s1', 'p1', false, 2)], 'streaming')).toBe(2);
+  });
+
+  it('reads the members the ledger says while the members table lags behind it', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
+    await m.applyToMembers();
+    await m.record([change('s1', 'p1', false, 1), change('s1', 'p3', true, 1)], 'streaming');
+    // Committed to the ledger only: the table itself still holds the members before the changes.
+    const table = async () =>
+      (
+        await t.store.db.query<{ profile_id: string }>(
+          "SELECT profile_id FROM segment_members WHERE segment_id = 's1' ORDER BY profile_id",
+        )
+      ).map((r) => r.profile_id);
+    expect(await table()).toEqual(['p1', 'p2']);
+    // Every read of the members sees the ledger's changes.
+    expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p2', 'p3']);
+    expect(await table()).toEqual(['p2', 'p3']);
+    await m.record([change('s1', 'p2', false, 2)], 'streaming');
+    expect(await m.count('s1')).toBe(1);
+    await m.record([change('s2', 'p3', true, 3)], 'streaming');
+    expect(await m.sizes()).toEqual(
+      new Map([
+        ['s1', 1],
+        ['s2', 1],
+      ]),
+    );
+    await m.record([change('s2', 'p3', false, 4), change('s1', 'p4', true, 4)], 'streaming');
+    expect((await m.ofProfile('p3')).map((r) => r.segmentId)).toEqual(['s1']);
+    const members: string[] = [];
+    await m.membersOf(['s1', 's2'], (rows) =>
+      members.push(...rows.map((r) => `${r.segment_id}:${r.profile_id}`)),
+    );
+    expect(members).toEqual(['s1:p3', 's1:p4']);
+  });
+
+  it('compares a batch evaluation with the members after every streaming change, and marks its own changes applied', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
+    // Only in the ledger when the evaluation starts: p2 has left.
+    await m.record([change('s1', 'p2', false, 1)], 'streaming');
+    const result = {
+      sql: "SELECT 's1' AS segment_id, profile_id FROM (VALUES ('p1'), ('p3')) v(profile_id)",
+      params: [],
+    };
+    const [counts] = await m.replaceMembers(['s1'], result, new Date(AT + 5 * 60_000), {
+      kind: 'evaluation',
+    });
+    // p2's exit is not recorded twice; p3 enters.
+    expect(counts).toEqual({ segmentId: 's1', entered: 1, exited: 0, members: 2 });
+    const [through] = await t.store.db.query<{ value: number }>(
+      "SELECT value FROM counters WHERE name = 'segment_members_through'",
+    );
+    expect(Number(through?.value)).toBe(4);
+    expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p1', 'p3']);
+  });
+
+  it('applies the changes a stopped process left in the ledger alone when the store opens again', async () => {
+    await t.store.memberships.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
+    await t.store.memberships.applyToMembers();
+    // Committed, but the process stops before the members table follows.
+    await t.store.memberships.record(
+      [change('s1', 'p1', false, 1), change('s1', 'p3', true, 2)],
+      'streaming',
+    );
+    await t.store.close();
+    const again = await openStore(t.location);
+    try {
+      expect(await again.memberships.members('s1', 10)).toEqual([
+        { profileId: 'p2', since: new Date(AT) },
+        { profileId: 'p3', since: new Date(AT + 2 * 60_000) },
+      ]);
+      // The ledger goes on from where it was, and so do the members.
+      expect(await again.memberships.record([change('s1', 'p2', false, 3)], 'streaming')).toBe(5);
+      expect((await again.memberships.members('s1', 10)).map((r) => r.profileId)).toEqual(['p3']);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('records ids that hold tabs or line breaks as they are', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s1', 'p\t1', true, 0), change('s\n2', 'p2', true, 1)], 'streaming');
+    expect((await m.changes('s1', 0, 10)).map((c) => [c.seq, c.profileId, c.reason.messageId])).toEqual([
+      [1, 'p\t1', 'm0'],
+    ]);
+    expect(await m.ofProfile('p2')).toEqual([{ segmentId: 's\n2', since: new Date(AT + 60_000) }]);
   });
 });

@@ -516,6 +516,14 @@ const MIGRATIONS: Migration[] = [
         : []),
     ],
   },
+  {
+    version: 12,
+    name: 'segment members may lag the ledger: how far they are applied',
+    statements: () => [
+      // Every ledger change so far is in the members (they were applied in the same transaction).
+      `INSERT INTO counters (name, value) SELECT 'segment_members_through', coalesce(max(seq), 0) FROM segment_changes`,
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -1,6 +1,7 @@
 import { type Condition, type EvaluationMode, NotFoundError, UserError } from '../core/index.js';
 import type { Database } from './database.js';
 import { readJson } from './dialect.js';
+import type { MembersCatchUp } from './members-catch-up.js';
 
 /** A segment as stored (the sentence is rendered by the segments module). */
 export interface StoredSegment {
@@ -43,7 +44,10 @@ const nameConflict = (name: string) =>
 
 /** Segment definitions. */
 export class SegmentRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly catchUp: MembersCatchUp,
+  ) {}
 
   async list(): Promise<StoredSegment[]> {
     return (await this.db.query<Row>('SELECT * FROM segments ORDER BY name')).map(toSegment);
@@ -105,6 +109,8 @@ export class SegmentRepository {
   /** Deletes a segment and its current members; its ledger stays as history. */
   async delete(id: string): Promise<void> {
     await this.get(id);
+    // Changes still to apply would bring the members back after they are deleted.
+    await this.catchUp.run();
     await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM segments WHERE id = $1', [id]);
       await tx.query('DELETE FROM segment_members WHERE segment_id = $1', [id]);

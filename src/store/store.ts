@@ -17,6 +17,7 @@ import { IdentityRepository } from './identity-repository.js';
 import { ImportRepository } from './import-repository.js';
 import { LabelRepository } from './label-repository.js';
 import { MatchRepository } from './match-repository.js';
+import { MembersCatchUp } from './members-catch-up.js';
 import { MembershipRepository } from './membership-repository.js';
 import { migrate } from './migrations.js';
 import { OrchestrationRepository } from './orchestration-repository.js';
@@ -74,19 +75,28 @@ export class Store {
     this.traits = new TraitRepository(db);
     this.matches = new MatchRepository(db);
     this.attributes = new AttributeRepository(db);
-    this.segments = new SegmentRepository(db);
-    this.memberships = new MembershipRepository(db);
+    const catchUp = new MembersCatchUp(db);
+    this.segments = new SegmentRepository(db, catchUp);
+    this.memberships = new MembershipRepository(db, catchUp);
     this.destinations = new DestinationRepository(db);
     this.schedules = new ScheduleRepository(db);
-    this.audienceSyncs = new AudienceSyncRepository(db);
+    this.audienceSyncs = new AudienceSyncRepository(db, catchUp);
     this.campaigns = new CampaignRepository(db);
     this.contacts = new ContactRepository(db);
     this.orchestrations = new OrchestrationRepository(db);
-    this.workspaceQueries =
+    const queries =
       db instanceof PostgresDatabase
         ? new PostgresWorkspaceQueries(db)
         : new DuckDBWorkspaceQueries(db as DuckDBDatabase);
-    this.consent = new ConsentRepository(db);
+    // Workspace queries may read the memberships view: the members are brought up to the ledger first.
+    this.workspaceQueries = {
+      describe: (sql, timeoutMs) => queries.describe(sql, timeoutMs),
+      read: async (sql, options, consume) => {
+        await catchUp.run();
+        return queries.read(sql, options, consume);
+      },
+    };
+    this.consent = new ConsentRepository(db, catchUp);
     this.labels = new LabelRepository(db);
     this.policies = new PolicyRepository(db);
     this.deliveries = new DeliveryRepository(

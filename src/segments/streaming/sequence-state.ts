@@ -89,7 +89,9 @@ export class SequenceState {
 function insert(list: Occurrence[], o: Occurrence): void {
   let i = list.length;
   while (i > 0 && list[i - 1]!.t > o.t) i--;
-  list.splice(i, 0, o);
+  // Events mostly arrive in time order: appended.
+  if (i === list.length) list.push(o);
+  else list.splice(i, 0, o);
 }
 
 function dropThrough(list: Occurrence[], start: number): void {

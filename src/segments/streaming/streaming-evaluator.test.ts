@@ -76,4 +76,17 @@ describe('streaming evaluator', () => {
     expect(entered(ev.removeProfile('p', NOW, { kind: 'merge', into: 'q' }))).toEqual(['-0']);
     expect(ev.runTimers(NOW + HOUR)).toEqual([]);
   });
+
+  it('lets time take a member out even when the next event is one that can only keep it in', () => {
+    const ev = evaluator([viewed(1, 'hours', 2)]);
+    ev.addProfile('p1');
+    ev.applyEvent('p1', event(NOW), NOW);
+    expect(entered(ev.applyEvent('p1', event(NOW + MINUTE), NOW + MINUTE))).toEqual(['+0']);
+    // Two hours on, both views left the window: the new one alone is not enough, and the member
+    // leaves as soon as the timers are run, whatever the event did not test.
+    const later = NOW + 2 * HOUR;
+    const changes = [...ev.applyEvent('p1', event(later), later), ...ev.runTimers(later)];
+    expect(entered(changes)).toEqual(['-0']);
+    expect(ev.isMember(0, 'p1')).toBe(false);
+  });
 });

@@ -2,6 +2,7 @@ import { assertNever, type ValueTest } from '../../core/index.js';
 import { type PlanNode, type SegmentPlan, zeroWhenNone } from '../segment-plan.js';
 import { numberOf, testNumber, testValue, textOf, valueAt, valueTestNextChange } from '../value-test.js';
 import { EventAggregateState } from './event-aggregate-state.js';
+import { ENTERS_ONLY, EXITS_ONLY, eventDirections } from './event-direction.js';
 import { type EventRoutes, routeEvents } from './event-routes.js';
 import { type AggregatedValue, MatchedEvents } from './matched-events.js';
 import { SequenceState } from './sequence-state.js';
@@ -35,6 +36,8 @@ export interface MembershipChange {
   reason: ChangeReason;
 }
 
+const NO_VALUES: readonly AggregatedValue[] = [];
+
 /** Whether a profile's state satisfies a segment's condition at `now`. */
 type Condition = (p: ProfileState, now: number) => boolean;
 
@@ -62,6 +65,14 @@ export class StreamingEvaluator {
   private readonly routes: EventRoutes;
   /** Per event feature, the path of the property its running totals read. */
   private readonly propertyPaths: (readonly string[] | undefined)[];
+  /** The segments that read each log, event feature and sequence (fixed lists, iterated per event). */
+  private readonly logSegments: number[][];
+  private readonly eventSegments: number[][];
+  private readonly sequenceSegments: number[][];
+  /** Per event name, per segment, which way one more such event can move its condition. */
+  private readonly directions: Map<string, Int8Array>;
+  /** Whether each filter list of the event being absorbed passed (by index in its route). */
+  private passed: boolean[] = [];
   /** Segments already listed for the event being absorbed (`seen[s] === stamp`). */
   private readonly seen: Uint32Array;
   private stamp = 0;
@@ -91,6 +102,10 @@ export class StreamingEvaluator {
       this.collect(plan.segments[s]!.node, s, usedEvents, usedSequences);
     }
     this.routes = routeEvents(plan, usedEvents, usedSequences, this.ofEvent);
+    this.logSegments = this.routes.logs.map((l) => [...l.segments]);
+    this.eventSegments = this.ofEvent.map((s) => [...s]);
+    this.sequenceSegments = this.ofSequence.map((s) => [...s]);
+    this.directions = eventDirections(plan, streaming);
     for (const s of streaming) this.conditions[s] = this.compile(plan.segments[s]!.node);
     this.propertyPaths = plan.events.map((f) => f.property?.split('.'));
     this.seen = new Uint32Array(plan.segments.length);
@@ -171,7 +186,8 @@ export class StreamingEvaluator {
     }
     const { affected, due } = this.absorb(state, e, now);
     const changes: MembershipChange[] = [];
-    this.test(profileId, state, affected, now, reason, changes);
+    const directions = e.event === null ? undefined : this.directions.get(e.event);
+    this.test(profileId, state, affected, now, reason, changes, directions);
     // Only the features the event fed can have come due sooner: the others are as scheduled.
     if (due < state.due) {
       state.due = due;
@@ -239,14 +255,24 @@ export class StreamingEvaluator {
     let due = Number.POSITIVE_INFINITY;
     const route = e.event === null ? undefined : this.routes.byEvent.get(e.event);
     if (!route) return { affected, due };
-    const passed = route.filters.map((filters) =>
-      filters.every((f) => testValue(f.test, valueAt(e.properties, f.path), now)),
-    );
+    const passed = this.passed;
+    for (let i = 0; i < route.filters.length; i++) {
+      let ok = true;
+      for (const f of route.filters[i]!) {
+        if (!testValue(f.test, valueAt(e.properties, f.path), now)) {
+          ok = false;
+          break;
+        }
+      }
+      passed[i] = ok;
+    }
     const stamp = this.nextStamp();
-    const list = (segments: Iterable<number>) => {
-      for (const seg of segments) {
-        if (this.seen[seg] === stamp) continue;
-        this.seen[seg] = stamp;
+    const seen = this.seen;
+    const list = (segments: readonly number[]) => {
+      for (let i = 0; i < segments.length; i++) {
+        const seg = segments[i]!;
+        if (seen[seg] === stamp) continue;
+        seen[seg] = stamp;
         affected.push(seg);
       }
     };
@@ -260,13 +286,16 @@ export class StreamingEvaluator {
             log = new MatchedEvents(plan.columns.length);
             p.logs.set(t.log, log);
           }
-          const values: AggregatedValue[] = plan.columns.map((c) => {
-            const raw = valueAt(e.properties, c.path);
-            return c.as === 'text' ? textOf(raw) : numberOf(raw);
-          });
+          const values: readonly AggregatedValue[] =
+            plan.columns.length === 0
+              ? NO_VALUES
+              : plan.columns.map((c) => {
+                  const raw = valueAt(e.properties, c.path);
+                  return c.as === 'text' ? textOf(raw) : numberOf(raw);
+                });
           log.add(e.timestamp, values, now - plan.spans[plan.spans.length - 1]!);
           due = Math.min(due, log.nextChange(now, plan.spans));
-          list(plan.segments);
+          list(this.logSegments[t.log]!);
           break;
         }
         case 'totals': {
@@ -283,7 +312,7 @@ export class StreamingEvaluator {
             f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw),
             now,
           );
-          list(this.ofEvent[t.feature]!);
+          list(this.eventSegments[t.feature]!);
           break;
         }
         case 'first':
@@ -296,7 +325,7 @@ export class StreamingEvaluator {
           if (t.kind === 'first') s.addFirst(e.timestamp, e.seq, now);
           else s.addThen(e.timestamp, e.seq, now);
           due = Math.min(due, s.nextChange(now));
-          list(this.ofSequence[t.feature]!);
+          list(this.sequenceSegments[t.feature]!);
           break;
         }
         default:
@@ -335,12 +364,17 @@ export class StreamingEvaluator {
     now: number,
     reason: ChangeReason,
     changes: MembershipChange[],
+    /** How the event being applied can move each segment: those it cannot flip are not tested. */
+    directions?: Int8Array,
   ): void {
     this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
     if (this.testStamp === 1) this.cached.fill(0);
     for (const s of segments) {
+      const was = p.members.has(s);
+      const direction = directions?.[s];
+      if ((direction === ENTERS_ONLY && was) || (direction === EXITS_ONLY && !was)) continue;
       const member = this.conditions[s]!(p, now);
-      if (member === p.members.has(s)) continue;
+      if (member === was) continue;
       if (member) p.members.add(s);
       else p.members.delete(s);
       changes.push({ segment: s, profileId, entered: member, at: now, reason });
