@@ -31,10 +31,23 @@ export class MembersCatchUp {
     return next;
   }
 
+  /**
+   * Runs `write` (a batch evaluation, which brings the members up itself) between catch-ups, so
+   * that the two never update the members at once. Streaming appends to the ledger go on meanwhile.
+   */
+  exclusive<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.last.then(write, write);
+    this.next = undefined;
+    this.last = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
   private async applyPending(): Promise<void> {
     this.next = undefined;
-    // In turn with the ledger's writers: a batch evaluation updates the members in its own write.
-    await this.db.writeSequenced('segment_changes', (tx) => applyPendingIn(tx));
+    await this.db.transaction((tx) => applyPendingIn(tx));
   }
 }
 

@@ -91,6 +91,15 @@ export class MembershipRepository {
     reason: Record<string, unknown>,
   ): Promise<EvaluationCounts[]> {
     if (segmentIds.length === 0) return [];
+    return this.catchUp.exclusive(() => this.replaceIn(segmentIds, result, at, reason));
+  }
+
+  private replaceIn(
+    segmentIds: readonly string[],
+    result: { sql: string; params: SqlValue[] },
+    at: Date,
+    reason: Record<string, unknown>,
+  ): Promise<EvaluationCounts[]> {
     return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
       // The result is compared with the members, so they first take every streaming change before
       // it. If nothing came in between, the members then hold this evaluation's changes too and
