@@ -216,12 +216,8 @@ export function eventNamesOf(plan: SegmentPlan): string[] {
 export function earliestEventTimes(plan: SegmentPlan, now: number): Map<string, number | undefined> {
   const earliest = new Map<string, number | undefined>();
   const need = (event: string, from: number | undefined) => {
-    const known = earliest.get(event);
-    const first = !earliest.has(event);
-    earliest.set(
-      event,
-      first ? from : known === undefined || from === undefined ? undefined : Math.min(known, from),
-    );
+    const known = earliest.has(event) ? earliest.get(event) : from;
+    earliest.set(event, known === undefined || from === undefined ? undefined : Math.min(known, from));
   };
   for (const f of plan.events) need(f.event, windowFrom(f.window, now));
   for (const s of plan.sequences) {

@@ -91,27 +91,20 @@ export class MembershipRepository {
     reason: Record<string, unknown>,
   ): Promise<EvaluationCounts[]> {
     if (segmentIds.length === 0) return [];
-    return this.catchUp.exclusive(() => this.replaceIn(segmentIds, result, at, reason));
-  }
-
-  private replaceIn(
-    segmentIds: readonly string[],
-    result: { sql: string; params: SqlValue[] },
-    at: Date,
-    reason: Record<string, unknown>,
-  ): Promise<EvaluationCounts[]> {
-    return this.db.writeSequenced('segment_changes', async (tx, reserve) => {
-      // The result is compared with the members, so they first take every streaming change before
-      // it. If nothing came in between, the members then hold this evaluation's changes too and
-      // are marked so (a catch-up would otherwise apply millions of first entries again).
-      const applied = await applyPendingIn(tx);
-      const json = tx.dialect.jsonType;
-      // The result is compared with the members where it is computed (a materialized CTE): written
-      // to a table first, millions of memberships cost as much again as the comparison.
-      const n = result.params.length;
-      await tx.query('DELETE FROM segment_diff');
-      await tx.query(
-        `INSERT INTO segment_diff (segment_id, profile_id, entered, changed_at, reason)
+    // Kept apart from the members catch-up: both update the members.
+    return this.catchUp.exclusive(() =>
+      this.db.writeSequenced('segment_changes', async (tx, reserve) => {
+        // The result is compared with the members, so they first take every streaming change before
+        // it. If nothing came in between, the members then hold this evaluation's changes too and
+        // are marked so (a catch-up would otherwise apply millions of first entries again).
+        const applied = await applyPendingIn(tx);
+        const json = tx.dialect.jsonType;
+        // The result is compared with the members where it is computed (a materialized CTE): written
+        // to a table first, millions of memberships cost as much again as the comparison.
+        const n = result.params.length;
+        await tx.query('DELETE FROM segment_diff');
+        await tx.query(
+          `INSERT INTO segment_diff (segment_id, profile_id, entered, changed_at, reason)
          WITH r AS MATERIALIZED (${result.sql})
          SELECT r.segment_id, r.profile_id, true, CAST($${n + 1} AS TIMESTAMPTZ), CAST($${n + 2} AS ${json}) FROM r
          WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
@@ -119,42 +112,43 @@ export class MembershipRepository {
          SELECT m.segment_id, m.profile_id, false, CAST($${n + 1} AS TIMESTAMPTZ), CAST($${n + 2} AS ${json}) FROM segment_members m
          WHERE m.segment_id IN (${placeholders(segmentIds.length, n + 3)})
            AND NOT EXISTS (SELECT 1 FROM r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)`,
-        [...result.params, at, JSON.stringify(reason), ...segmentIds],
-      );
-      const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM segment_diff');
-      const first = await reserve(count?.n ?? 0);
-      // Numbered in the order (entered, segment_id, profile_id), as one window over all of it
-      // would: each (entered, segment_id) group starts after the groups before it, and is sorted
-      // on its own (a sort per group runs in parallel; one over millions of rows does not).
-      await tx.query(
-        `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
+          [...result.params, at, JSON.stringify(reason), ...segmentIds],
+        );
+        const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM segment_diff');
+        const first = await reserve(count?.n ?? 0);
+        // Numbered in the order (entered, segment_id, profile_id), as one window over all of it
+        // would: each (entered, segment_id) group starts after the groups before it, and is sorted
+        // on its own (a sort per group runs in parallel; one over millions of rows does not).
+        await tx.query(
+          `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
          SELECT $1 - 1 + g.before + row_number() OVER (PARTITION BY d.entered, d.segment_id ORDER BY d.profile_id),
            d.segment_id, d.profile_id, d.entered, CAST($2 AS TIMESTAMPTZ), 'batch', CAST($3 AS ${json})
          FROM segment_diff d JOIN (
            SELECT entered, segment_id, CAST(sum(count(*)) OVER (ORDER BY entered, segment_id) - count(*) AS BIGINT) AS before
            FROM segment_diff GROUP BY entered, segment_id
          ) g ON g.entered = d.entered AND g.segment_id = d.segment_id`,
-        [first, at, JSON.stringify(reason)],
-      );
-      const counts = await tx.query<{ segment_id: string; entered: number; exited: number }>(
-        `SELECT segment_id, count(*) FILTER (WHERE entered) AS entered, count(*) FILTER (WHERE NOT entered) AS exited
+          [first, at, JSON.stringify(reason)],
+        );
+        const counts = await tx.query<{ segment_id: string; entered: number; exited: number }>(
+          `SELECT segment_id, count(*) FILTER (WHERE entered) AS entered, count(*) FILTER (WHERE NOT entered) AS exited
          FROM segment_diff GROUP BY segment_id`,
-      );
-      await applyDiff(tx);
-      if ((count?.n ?? 0) > 0 && applied === first - 1) await markApplied(tx, first + (count?.n ?? 0) - 1);
-      const sizes = await tx.query<{ segment_id: string; n: number }>(
-        `SELECT segment_id, count(*) AS n FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length)}) GROUP BY segment_id`,
-        [...segmentIds],
-      );
-      const changed = new Map(counts.map((c) => [c.segment_id, c]));
-      const size = new Map(sizes.map((s) => [s.segment_id, s.n]));
-      return segmentIds.map((segmentId) => ({
-        segmentId,
-        entered: changed.get(segmentId)?.entered ?? 0,
-        exited: changed.get(segmentId)?.exited ?? 0,
-        members: size.get(segmentId) ?? 0,
-      }));
-    });
+        );
+        await applyDiff(tx);
+        if ((count?.n ?? 0) > 0 && applied === first - 1) await markApplied(tx, first + (count?.n ?? 0) - 1);
+        const sizes = await tx.query<{ segment_id: string; n: number }>(
+          `SELECT segment_id, count(*) AS n FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length)}) GROUP BY segment_id`,
+          [...segmentIds],
+        );
+        const changed = new Map(counts.map((c) => [c.segment_id, c]));
+        const size = new Map(sizes.map((s) => [s.segment_id, s.n]));
+        return segmentIds.map((segmentId) => ({
+          segmentId,
+          entered: changed.get(segmentId)?.entered ?? 0,
+          exited: changed.get(segmentId)?.exited ?? 0,
+          members: size.get(segmentId) ?? 0,
+        }));
+      }),
+    );
   }
 
   /** Every current membership of the given segments, for the streaming evaluator to start from. */

@@ -1,5 +1,5 @@
 import { assertNever } from '../../core/index.js';
-import type { PlanNode, SegmentPlan } from '../segment-plan.js';
+import { eventNamesOf, type PlanNode, type SegmentPlan } from '../segment-plan.js';
 
 /** Which way one more event can move a condition: only to true, only to false, or either. */
 export const ENTERS_ONLY = 1;
@@ -17,13 +17,8 @@ const UNMOVED = 2;
  * @example "Order Completed 2+ in 7 days" gives `ENTERS_ONLY` for Order Completed
  */
 export function eventDirections(plan: SegmentPlan, streaming: readonly number[]): Map<string, Int8Array> {
-  const names = new Set(plan.events.map((f) => f.event));
-  for (const q of plan.sequences) {
-    names.add(q.first.event);
-    names.add(q.next.event);
-  }
   const out = new Map<string, Int8Array>();
-  for (const name of names) {
+  for (const name of eventNamesOf(plan)) {
     const directions = new Int8Array(plan.segments.length);
     for (const s of streaming) {
       const d = directionOf(plan, plan.segments[s]!.node, name);
