@@ -48,10 +48,10 @@ export interface StreamingResult {
 /**
  * Streaming segments on the production pipeline, in one process as `sluice serve` runs them: live
  * events go to the group-commit writer; once stored they are offered to identity resolution and
- * to segments; after identity has stitched them, the streaming evaluator applies them and the
- * changes are written to the ledger. Latency runs from an event's scheduled hand-over time (so a
- * driver held up by the pipeline does not hide the wait) to the notification that its change is
- * committed.
+ * to segments; the streaming evaluator applies those of known profiles at once (the others once
+ * identity has stitched them) and the changes are written to the ledger. Latency runs from an
+ * event's scheduled hand-over time (so a driver held up by the pipeline does not hide the wait) to
+ * the notification that its change is committed.
  */
 export async function measureStreaming(): Promise<StreamingResult> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-stream-'));
@@ -110,7 +110,6 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   const segments = await SegmentService.open(store, identity, { batchIntervalMs: 0, onError });
   await segments.settle();
   const startSeconds = seconds(started);
-  identity.subscribe((c) => clock.stitched(c.eventsThrough));
   segments.subscribe((changes) => {
     const at = performance.now();
     for (const c of changes) {
@@ -133,7 +132,7 @@ async function streamOn(store: Store): Promise<StreamingResult> {
     maxPendingEvents: 50_000,
     dedupeWindowMs: 24 * 3_600_000,
     onStored: (firstSeq, events) => {
-      clock.stored(firstSeq, events);
+      clock.stored(events);
       segments.offer(firstSeq, events);
       identity.offer(firstSeq, events);
     },
@@ -218,13 +217,13 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   };
 }
 
-const STAGES = ['total', 'write', 'stitch', 'evaluate'] as const;
+const STAGES = ['total', 'write', 'evaluate'] as const;
 type Stage = (typeof STAGES)[number];
 const STAGE_NAMES: Record<Stage, string> = {
   total: 'event handed over -> change committed',
   write: '  handed over -> stored (group commit)',
-  stitch: '  stored -> stitched (identity pass announced)',
-  evaluate: '  stitched -> evaluated and in the ledger',
+  // At once for an event of a known profile; after identity's pass for one that links identifiers.
+  evaluate: '  stored -> evaluated and in the ledger',
 };
 
 /**
@@ -234,43 +233,25 @@ const STAGE_NAMES: Record<Stage, string> = {
 class StageClock {
   measureFrom = Number.POSITIVE_INFINITY;
   private readonly sent = new Map<string, number>();
-  private readonly seqs = new Map<string, { seq: number; at: number }>();
-  /** `[eventsThrough, time]` of each identity pass, in order. */
-  private readonly passes: [number, number][] = [];
-  private readonly times: Record<Stage, number[]> = { total: [], write: [], stitch: [], evaluate: [] };
+  private readonly storedAt = new Map<string, number>();
+  private readonly times: Record<Stage, number[]> = { total: [], write: [], evaluate: [] };
 
   scheduled(messageId: string, at: number): void {
     this.sent.set(messageId, at);
   }
 
-  stored(firstSeq: number, events: readonly { messageId: string }[]): void {
+  stored(events: readonly { messageId: string }[]): void {
     const at = performance.now();
-    events.forEach((e, i) => {
-      this.seqs.set(e.messageId, { seq: firstSeq + i, at });
-    });
-  }
-
-  stitched(eventsThrough: number): void {
-    this.passes.push([eventsThrough, performance.now()]);
+    for (const e of events) this.storedAt.set(e.messageId, at);
   }
 
   committed(messageId: string, at: number): void {
     const sent = this.sent.get(messageId);
-    const stored = this.seqs.get(messageId);
+    const stored = this.storedAt.get(messageId);
     if (sent === undefined || stored === undefined || sent < this.measureFrom) return;
-    // The first pass that stitched through the event's seq.
-    let lo = 0;
-    let hi = this.passes.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.passes[mid]![0] >= stored.seq) hi = mid;
-      else lo = mid + 1;
-    }
-    const stitched = this.passes[lo]?.[1] ?? at;
     this.times.total.push(at - sent);
-    this.times.write.push(stored.at - sent);
-    this.times.stitch.push(stitched - stored.at);
-    this.times.evaluate.push(at - stitched);
+    this.times.write.push(stored - sent);
+    this.times.evaluate.push(at - stored);
   }
 
   get count(): number {

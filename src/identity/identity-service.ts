@@ -131,6 +131,31 @@ export class IdentityService {
     return undefined;
   }
 
+  /**
+   * The profile an event belongs to if no stitching pass can change it: its user id (if it has one)
+   * is known, and its anonymous id is unknown or on the same profile. Undefined otherwise (a pass
+   * must link its identifiers first), and in a process that does not stitch (its graph may lag).
+   * A later merge of that profile is announced as a move, like any other.
+   */
+  settledProfileOfEvent(
+    userId: string | null | undefined,
+    anonymousId: string | null | undefined,
+  ): string | undefined {
+    if (!this.lock) return undefined;
+    const user = userId === null || userId === undefined ? undefined : this.graph.idOf('user_id', userId);
+    if (user === undefined && userId !== null && userId !== undefined) return undefined;
+    const anonymous =
+      anonymousId === null || anonymousId === undefined
+        ? undefined
+        : this.graph.idOf('anonymous_id', anonymousId);
+    const founder = user === undefined ? undefined : this.graph.founderOf(user);
+    const anonymousFounder = anonymous === undefined ? undefined : this.graph.founderOf(anonymous);
+    if (founder !== undefined && anonymousFounder !== undefined && founder !== anonymousFounder)
+      return undefined;
+    const settled = founder ?? anonymousFounder;
+    return settled === undefined ? undefined : this.profileIdOf(settled);
+  }
+
   /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
   get normalizer(): IdentifierNormalizer {
     return this.currentNormalizer;

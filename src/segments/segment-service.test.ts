@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../core/index.js';
 import { IdentityService } from '../identity/index.js';
 import { openStore } from '../store/index.js';
 import { ENGINES, openTestStore } from '../test-support/engines.js';
@@ -63,6 +64,59 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     ]);
     const batch = await h.segments.membershipSql([seg.id], new Date(h.clock.now));
     expect(await h.store.db.query(batch.sql, batch.params)).toEqual([]);
+  });
+
+  it('evaluates an event of a known profile on arrival; one that links identifiers waits for stitching', async () => {
+    await h.ingest([
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - 2 * DAY) },
+      { anonymousId: 'a1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+      { userId: 'u2', event: 'Signed Up', timestamp: new Date(START - DAY) },
+      // Someone else's two views: the event is known, and u0 is not in the segment.
+      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
+      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
+    ]);
+    const once = await h.segments.create({
+      name: 'viewed once',
+      condition: {
+        kind: 'event',
+        event: 'Viewed Product',
+        measure: { kind: 'count', test: { operator: 'exactly', value: 1 } },
+      },
+    });
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const a1 = h.identity.profileOfEvent(null, 'a1')!;
+    const u2 = h.identity.profileOfEvent('u2', null)!;
+    // Stored and handed to segments only: identity has not stitched them.
+    const offer = async (events: Partial<StoredEvent>[]) => {
+      const stored = events.map((e) => trackEvent({ timestamp: new Date(START), ...e }, h.sourceId));
+      const first = await h.store.events.append(stored);
+      h.segments.offer(first, stored);
+      await h.segments.settle();
+      return { first, stored };
+    };
+    const known = await offer([
+      { userId: 'u1', anonymousId: 'a-new', event: 'Viewed Product' },
+      { anonymousId: 'a1', event: 'Viewed Product' },
+      { userId: 'u2', event: 'Viewed Product' },
+      { userId: 'u-new', event: 'Viewed Product' },
+    ]);
+    expect(h.identity.eventsStitchedThrough).toBeLessThan(known.first);
+    expect(await h.members(once.id)).toEqual([u1, a1, u2].sort());
+
+    // The visitor signs in: a1's profile (younger) merges into u1's, which has now viewed twice.
+    const link = await offer([{ userId: 'u1', anonymousId: 'a1', event: 'Signed In' }]);
+    expect(await h.members(once.id)).toEqual([u1, a1, u2].sort());
+    h.identity.offer(known.first, known.stored);
+    h.identity.offer(link.first, link.stored);
+    await h.identity.settle();
+    await h.segments.settle();
+    const uNew = h.identity.profileOfEvent('u-new', null)!;
+    expect(h.identity.profileOfEvent(null, 'a1')).toBe(u1);
+    // Each event counted once, when stitched too: u1's two views, u2's and the new user's one.
+    expect(await h.members(once.id)).toEqual([u2, uNew].sort());
+    const batch = await h.segments.membershipSql([once.id], new Date(h.clock.now));
+    const batchMembers = (await h.store.db.query(batch.sql, batch.params)).map((r) => r.profile_id);
+    expect(batchMembers.sort()).toEqual([u2, uNew].sort());
   });
 });
 

@@ -24,6 +24,11 @@ export interface ProfileResolver {
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
   ): string | undefined;
+  /** The profile an event belongs to if stitching cannot change it (see `IdentityService`). */
+  settledProfileOfEvent(
+    userId: string | null | undefined,
+    anonymousId: string | null | undefined,
+  ): string | undefined;
 }
 
 interface OfferedEvent extends StreamEvent {
@@ -60,6 +65,14 @@ export class SegmentStream {
   private buffer: OfferedEvent[] = [];
   private offeredThrough = 0;
   private cursor = 0;
+  /**
+   * Events evaluated as soon as they were offered (their profile already settled), by seq, with
+   * that profile: skipped when identity has stitched them, unless a merge took the profile.
+   */
+  private readonly early = new Map<number, string>();
+  /** The last offered seq looked at for evaluation on arrival. */
+  private earlyThrough = 0;
+  private earlyQueued = false;
   private work: Promise<void> = Promise.resolve();
   private pending: LedgerChange[] = [];
   private flushing: Promise<void> | undefined;
@@ -113,6 +126,40 @@ export class SegmentStream {
       }
     }
     this.offeredThrough = firstSeq + events.length - 1;
+    if (!this.earlyQueued) {
+      this.earlyQueued = true;
+      void this.enqueue(() => this.evaluateOnArrival());
+    }
+  }
+
+  /**
+   * Evaluates offered events whose profile no stitching can change without waiting for identity's
+   * pass (it stores the links first, then announces): only an event that links identifiers waits.
+   */
+  private async evaluateOnArrival(): Promise<void> {
+    this.earlyQueued = false;
+    const ev = this.evaluator;
+    const now = this.now();
+    const out: MembershipChange[] = [];
+    for (;;) {
+      const sliceStart = performance.now();
+      const first = this.buffer[0]?.seq ?? 0;
+      let i = Math.max(0, Math.max(this.cursor, this.earlyThrough) + 1 - first);
+      for (; i < this.buffer.length; i++) {
+        const e = this.buffer[i]!;
+        this.earlyThrough = e.seq;
+        const profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId);
+        if (profileId === undefined) continue;
+        this.early.set(e.seq, profileId);
+        for (const c of ev.applyEvent(profileId, e, now)) out.push(c);
+        if (i % 64 === 63 && performance.now() - sliceStart > SLICE_MS) break;
+      }
+      this.record(out.splice(0));
+      if (i >= this.buffer.length) return;
+      // Offers go on meanwhile (and may start the buffer again): it is read again after the turn.
+      await nextTurn();
+      if (ev !== this.evaluator) return;
+    }
   }
 
   /** Identity finished a pass: evaluate what it stitched. */
@@ -175,7 +222,12 @@ export class SegmentStream {
     await this.readEvents(0, through, undefined, (profileId, e) => ev.load(profileId, e, now));
     this.cursor = through;
     this.buffer = this.buffer.filter((e) => e.seq > through);
+    // The state was built again from the store: events evaluated on arrival after `through` are
+    // not in it, and are evaluated again.
+    this.early.clear();
+    this.earlyThrough = through;
     this.record(ev.reevaluateAll(now, { kind: 'recomputed' }));
+    if (this.buffer.length > 0) await this.evaluateOnArrival();
   }
 
   private async process(changes: ProfileChanges): Promise<void> {
@@ -188,8 +240,15 @@ export class SegmentStream {
       reload.add(m.newId);
     }
     for (const id of reload) ev.clearState(id);
+    // A profile merged away or loaded again lost what was evaluated on arrival: evaluated again
+    // below (from the store, for the reloaded) or when stitched.
+    const gone = new Set(changes.moves.map((m) => m.oldId));
+    if (gone.size > 0) {
+      for (const [seq, id] of this.early) if (gone.has(id) || reload.has(id)) this.early.delete(seq);
+    }
     const through = changes.eventsThrough;
     const apply = (profileId: string, e: StreamEvent) => {
+      if (this.early.delete(e.seq)) return;
       if (!reload.has(profileId)) out.push(...ev.applyEvent(profileId, e, now));
     };
     let sliceStart = performance.now();
@@ -219,6 +278,11 @@ export class SegmentStream {
         this.buffer = this.buffer.filter((e) => e.seq > until);
       }
     }
+    // Events through `through` are all evaluated: those of names no segment reads were not read back.
+    for (const seq of this.early.keys()) {
+      if (seq > through) break;
+      this.early.delete(seq);
+    }
     if (reload.size > 0) {
       const ids = [...reload];
       const values = ev.readsValues ? await this.values(ids) : new Map<string, Map<number, unknown>>();
@@ -229,7 +293,6 @@ export class SegmentStream {
       }
     }
     // A pass lists the profiles merged away among those it touched: they are gone, not new.
-    const gone = new Set(changes.moves.map((m) => m.oldId));
     const kept = (id: string) => !reload.has(id) && !gone.has(id);
     const touched = changes.profiles?.filter(kept);
     const valued = changes.valuesChanged?.filter(kept);

@@ -41,16 +41,49 @@ const NO_VALUES: readonly AggregatedValue[] = [];
 /** Whether a profile's state satisfies a segment's condition at `now`. */
 type Condition = (p: ProfileState, now: number) => boolean;
 
+/**
+ * One profile's state. The evaluator's state for a million profiles is far larger than the CPU's
+ * caches, so each lookup on an event's path is a likely cache miss: features sit in arrays indexed
+ * by number (one load each, where a Map costs several) and memberships in a bit set.
+ */
 class ProfileState {
-  /** Windowed event features' matched events, by log (see `routeEvents`). */
-  readonly logs = new Map<number, MatchedEvents>();
+  /** Windowed event features' matched events, by log (see `routeEvents`); empty until one is fed. */
+  logs: (MatchedEvents | undefined)[] = NONE;
   /** Event features over all time or fixed dates, by feature. */
-  readonly totals = new Map<number, EventAggregateState>();
-  readonly sequences = new Map<number, SequenceState>();
+  totals: (EventAggregateState | undefined)[] = NONE;
+  sequences: (SequenceState | undefined)[] = NONE;
   values = new Map<number, unknown>();
-  readonly members = new Set<number>();
+  /** Bit `s` set: a member of the segment at index `s` in the plan. */
+  readonly members: Uint32Array;
   due = Number.POSITIVE_INFINITY;
+
+  constructor(segments: number) {
+    this.members = new Uint32Array((segments + 31) >>> 5);
+  }
+
+  isMember(segment: number): boolean {
+    return (this.members[segment >>> 5]! & (1 << (segment & 31))) !== 0;
+  }
+
+  setMember(segment: number, member: boolean): void {
+    if (member) this.members[segment >>> 5]! |= 1 << (segment & 31);
+    else this.members[segment >>> 5]! &= ~(1 << (segment & 31));
+  }
+
+  /** The segments it is a member of, by index. */
+  memberships(): number[] {
+    const out: number[] = [];
+    for (let w = 0; w < this.members.length; w++) {
+      for (let bits = this.members[w]!; bits !== 0; bits &= bits - 1) {
+        out.push((w << 5) + (31 - Math.clz32(bits & -bits)));
+      }
+    }
+    return out;
+  }
 }
+
+/** The shared empty feature list of a profile with none (replaced by its own on the first). */
+const NONE: never[] = [];
 
 /**
  * Keeps the memberships of streaming segments current without SQL: per profile, incremental state
@@ -129,16 +162,16 @@ export class StreamingEvaluator {
 
   /** The profiles in a segment (by index in the plan). */
   *membersOf(segment: number): Generator<string> {
-    for (const [id, p] of this.profiles) if (p.members.has(segment)) yield id;
+    for (const [id, p] of this.profiles) if (p.isMember(segment)) yield id;
   }
 
   isMember(segment: number, profileId: string): boolean {
-    return this.profiles.get(profileId)?.members.has(segment) ?? false;
+    return this.profiles.get(profileId)?.isMember(segment) ?? false;
   }
 
   /** Records memberships as stored, before `reevaluateAll` compares them with the state. */
   restoreMember(segment: number, profileId: string): void {
-    this.state(profileId).members.add(segment);
+    this.state(profileId).setMember(segment, true);
   }
 
   /** Makes a profile known (so that segments true without events, such as "did not buy", include it). */
@@ -155,8 +188,8 @@ export class StreamingEvaluator {
   /** Forgets a profile's events and values but not its memberships (before loading them again). */
   clearState(profileId: string): void {
     const old = this.profiles.get(profileId);
-    const p = new ProfileState();
-    for (const s of old?.members ?? []) p.members.add(s);
+    const p = new ProfileState(this.plan.segments.length);
+    if (old) p.members.set(old.members);
     this.profiles.set(profileId, p);
   }
 
@@ -209,7 +242,7 @@ export class StreamingEvaluator {
     const p = this.profiles.get(profileId);
     if (!p) return [];
     this.profiles.delete(profileId);
-    return [...p.members].map((segment) => ({ segment, profileId, entered: false, at: now, reason }));
+    return p.memberships().map((segment) => ({ segment, profileId, entered: false, at: now, reason }));
   }
 
   /** Every profile against every streaming segment (after loading, or after a definition changed). */
@@ -240,7 +273,7 @@ export class StreamingEvaluator {
   private state(profileId: string): ProfileState {
     let p = this.profiles.get(profileId);
     if (!p) {
-      p = new ProfileState();
+      p = new ProfileState(this.plan.segments.length);
       this.profiles.set(profileId, p);
     }
     return p;
@@ -281,10 +314,11 @@ export class StreamingEvaluator {
       switch (t.kind) {
         case 'log': {
           const plan = this.routes.logs[t.log]!;
-          let log = p.logs.get(t.log);
+          if (p.logs === NONE) p.logs = new Array(this.routes.logs.length);
+          let log = p.logs[t.log];
           if (!log) {
             log = new MatchedEvents(plan.columns.length);
-            p.logs.set(t.log, log);
+            p.logs[t.log] = log;
           }
           const values: readonly AggregatedValue[] =
             plan.columns.length === 0
@@ -300,10 +334,11 @@ export class StreamingEvaluator {
         }
         case 'totals': {
           const f = this.plan.events[t.feature]!;
-          let s = p.totals.get(t.feature);
+          if (p.totals === NONE) p.totals = new Array(this.plan.events.length);
+          let s = p.totals[t.feature];
           if (!s) {
             s = new EventAggregateState(f);
-            p.totals.set(t.feature, s);
+            p.totals[t.feature] = s;
           }
           const path = this.propertyPaths[t.feature];
           const raw = path === undefined ? null : valueAt(e.properties, path);
@@ -317,10 +352,11 @@ export class StreamingEvaluator {
         }
         case 'first':
         case 'next': {
-          let s = p.sequences.get(t.feature);
+          if (p.sequences === NONE) p.sequences = new Array(this.plan.sequences.length);
+          let s = p.sequences[t.feature];
           if (!s) {
             s = new SequenceState(this.plan.sequences[t.feature]!);
-            p.sequences.set(t.feature, s);
+            p.sequences[t.feature] = s;
           }
           if (t.kind === 'first') s.addFirst(e.timestamp, e.seq, now);
           else s.addThen(e.timestamp, e.seq, now);
@@ -370,26 +406,27 @@ export class StreamingEvaluator {
     this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
     if (this.testStamp === 1) this.cached.fill(0);
     for (const s of segments) {
-      const was = p.members.has(s);
+      const was = p.isMember(s);
       const direction = directions?.[s];
       if ((direction === ENTERS_ONLY && was) || (direction === EXITS_ONLY && !was)) continue;
       const member = this.conditions[s]!(p, now);
       if (member === was) continue;
-      if (member) p.members.add(s);
-      else p.members.delete(s);
+      p.setMember(s, member);
       changes.push({ segment: s, profileId, entered: member, at: now, reason });
     }
   }
 
   private schedule(profileId: string, p: ProfileState, now: number): void {
     let due = Number.POSITIVE_INFINITY;
-    for (const [i, log] of p.logs) {
+    for (let i = 0; i < p.logs.length; i++) {
+      const log = p.logs[i];
+      if (log === undefined) continue;
       const plan = this.routes.logs[i]!;
       log.expire(now - plan.spans[plan.spans.length - 1]!);
-      if (log.size === 0) p.logs.delete(i);
+      if (log.size === 0) p.logs[i] = undefined;
       else due = Math.min(due, log.nextChange(now, plan.spans));
     }
-    for (const s of p.sequences.values()) due = Math.min(due, s.nextChange(now));
+    for (const s of p.sequences) if (s !== undefined) due = Math.min(due, s.nextChange(now));
     for (const t of this.valueTimers)
       due = Math.min(due, valueTestNextChange(t.test, p.values.get(t.feature), now));
     if (due === p.due || due === Number.POSITIVE_INFINITY) return;
@@ -427,7 +464,7 @@ export class StreamingEvaluator {
       }
       case 'sequence': {
         const { feature } = n;
-        return (p, now) => p.sequences.get(feature)?.value(now) ?? false;
+        return (p, now) => p.sequences[feature]?.value(now) ?? false;
       }
       case 'rank':
         return () => {
@@ -446,12 +483,12 @@ export class StreamingEvaluator {
     switch (source.kind) {
       case 'log': {
         const fn = this.plan.events[feature]!.fn;
-        const log = p.logs.get(source.log);
+        const log = p.logs[source.log];
         v = log ? log.aggregate(fn, source.column, now - source.span) : null;
         break;
       }
       case 'totals':
-        v = p.totals.get(feature)?.value() ?? null;
+        v = p.totals[feature]?.value() ?? null;
         break;
       case 'unused':
         throw new Error(`event feature ${feature} is read by no streaming segment`);
