@@ -141,21 +141,24 @@ export class SegmentStream {
     const ev = this.evaluator;
     const now = this.now();
     const out: MembershipChange[] = [];
+    // What was offered so far: later offers queue another turn, after the passes queued meanwhile.
+    const until = this.offeredThrough;
     for (;;) {
       const sliceStart = performance.now();
       const first = this.buffer[0]?.seq ?? 0;
       let i = Math.max(0, Math.max(this.cursor, this.earlyThrough) + 1 - first);
-      for (; i < this.buffer.length; i++) {
+      let sliced = false;
+      for (; i < this.buffer.length && this.buffer[i]!.seq <= until && !sliced; i++) {
         const e = this.buffer[i]!;
         this.earlyThrough = e.seq;
         const profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId);
         if (profileId === undefined) continue;
         this.early.set(e.seq, profileId);
         for (const c of ev.applyEvent(profileId, e, now)) out.push(c);
-        if (i % 64 === 63 && performance.now() - sliceStart > SLICE_MS) break;
+        sliced = i % 64 === 63 && performance.now() - sliceStart > SLICE_MS;
       }
       this.record(out.splice(0));
-      if (i >= this.buffer.length) return;
+      if (!sliced) return;
       // Offers go on meanwhile (and may start the buffer again): it is read again after the turn.
       await nextTurn();
       if (ev !== this.evaluator) return;

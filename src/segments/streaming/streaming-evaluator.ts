@@ -42,9 +42,8 @@ const NO_VALUES: readonly AggregatedValue[] = [];
 type Condition = (p: ProfileState, now: number) => boolean;
 
 /**
- * One profile's state. The evaluator's state for a million profiles is far larger than the CPU's
- * caches, so each lookup on an event's path is a likely cache miss: features sit in arrays indexed
- * by number (one load each, where a Map costs several) and memberships in a bit set.
+ * One profile's state: its features in arrays indexed by feature (or log) number, and its
+ * memberships in a bit set of a few words instead of a Set of its segments.
  */
 class ProfileState {
   /** Windowed event features' matched events, by log (see `routeEvents`); empty until one is fed. */
