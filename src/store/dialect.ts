@@ -66,3 +66,15 @@ export function readJsonArray(value: unknown): unknown[] {
 export function placeholders(count: number, first = 1): string {
   return Array.from({ length: count }, (_, i) => `$${first + i}`).join(', ');
 }
+
+/**
+ * Whether an insert failed on a unique index: PostgreSQL's SQLSTATE 23505, or DuckDB's constraint
+ * error (raised also against a concurrent insert not yet visible to a query that checks first).
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as { code?: unknown }).code === '23505') return true;
+  return /^Constraint Error: Duplicate key .* violates unique constraint/.test(
+    String((err as Error).message),
+  );
+}

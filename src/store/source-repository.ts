@@ -1,6 +1,7 @@
 import type { CreateSource, Source, SourceKind } from '../core/index.js';
 import { NotFoundError, newId, UserError } from '../core/index.js';
 import type { Database } from './database.js';
+import { isUniqueViolation } from './dialect.js';
 
 type SourceRow = {
   id: string;
@@ -49,7 +50,7 @@ export class SourceRepository {
       );
     } catch (err) {
       // A concurrent create of the same name won between the check and the insert (unique index).
-      if (await this.nameTaken(input.name)) throw nameConflict(input.name);
+      if (isUniqueViolation(err) || (await this.nameTaken(input.name))) throw nameConflict(input.name);
       throw err;
     }
     return source;
