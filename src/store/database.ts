@@ -9,6 +9,11 @@ export interface StoreLock {
   release(): Promise<void>;
 }
 
+/** Runs `insert` with the first free number of a sequence; returns it and how many rows were added. */
+export type NumberFrom = (
+  insert: (first: number) => Promise<unknown>,
+) => Promise<{ first: number; count: number }>;
+
 /** The tables whose rows are numbered by a sequence (`seq`). */
 export type SequencedTable = 'events' | 'profile_records' | 'rejects' | 'segment_changes' | 'deliveries';
 
@@ -48,10 +53,13 @@ export interface Database {
    * Runs `write` in one transaction that may number rows of `table`: `reserve(count)` returns the
    * first of `count` numbers, and the transaction commits in the order of its numbers like
    * `appendSequenced` (for rows made in SQL, e.g. `INSERT INTO t SELECT $1 + row_number() ...`).
+   * `numberFrom(insert)` is for rows whose count is known only once they are made: `insert` adds
+   * rows numbered `first`, `first + 1`, ..., and the numbers it used are taken. A write uses one of
+   * the two, once.
    */
   writeSequenced<T>(
     table: SequencedTable,
-    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+    write: (tx: Database, reserve: (count: number) => Promise<number>, numberFrom: NumberFrom) => Promise<T>,
   ): Promise<T>;
   /**
    * Takes the named lock for this store if no other process holds it, and keeps it until released
@@ -62,4 +70,10 @@ export interface Database {
   /** Runs `fn` in one transaction on one connection. */
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** How many rows of `table` are numbered `first` or above (in `tx`, rows it has just added). */
+export async function countFrom(tx: Database, table: SequencedTable, first: number): Promise<number> {
+  const [row] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE seq >= $1`, [first]);
+  return Number(row?.n ?? 0);
 }

@@ -7,7 +7,15 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { UserError } from '../core/index.js';
-import type { Database, Row, SequencedTable, SqlValue, StoreLock } from './database.js';
+import {
+  countFrom,
+  type Database,
+  type NumberFrom,
+  type Row,
+  type SequencedTable,
+  type SqlValue,
+  type StoreLock,
+} from './database.js';
 import { duckdbDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -90,17 +98,32 @@ export class DuckDBDatabase implements Database {
 
   writeSequenced<T>(
     table: SequencedTable,
-    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+    write: (tx: Database, reserve: (count: number) => Promise<number>, numberFrom: NumberFrom) => Promise<T>,
   ): Promise<T> {
     const next = this.afterAppends(table, async () => {
       let reserved: number | undefined;
+      const take = async () => {
+        if (reserved !== undefined) throw new Error('writeSequenced: number rows once per write');
+        const first = await this.nextSeq(table);
+        reserved = first;
+        return first;
+      };
       const result = await this.transaction((tx) =>
-        write(tx, async (count) => {
-          if (reserved !== undefined) throw new Error('writeSequenced: reserve once per write');
-          const first = await this.nextSeq(table);
-          reserved = first + count;
-          return first;
-        }),
+        write(
+          tx,
+          async (count) => {
+            const first = await take();
+            reserved = first + count;
+            return first;
+          },
+          async (insert) => {
+            const first = await take();
+            await insert(first);
+            const count = await countFrom(tx, table, first);
+            reserved = first + count;
+            return { first, count };
+          },
+        ),
       );
       if (reserved !== undefined) this.sequences.set(table, reserved);
       return result;
@@ -245,7 +268,7 @@ class DuckDBConnectionDatabase implements Database {
   }
   writeSequenced<T>(
     table: SequencedTable,
-    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+    write: (tx: Database, reserve: (count: number) => Promise<number>, numberFrom: NumberFrom) => Promise<T>,
   ): Promise<T> {
     return this.parent.writeSequenced(table, write);
   }

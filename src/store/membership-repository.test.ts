@@ -131,6 +131,67 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p1', 'p3']);
   });
 
+  it('numbers a batch evaluation exits first, then by segment and profile, and leaves no gap after it or after a failed one', async () => {
+    const m = t.store.memberships;
+    await m.record(
+      [change('s1', 'p1', true, 0), change('s2', 'p9', true, 0), change('s2', 'p8', true, 0)],
+      'streaming',
+    );
+    const rows = (pairs: string[][]) => ({
+      sql: `SELECT segment_id, profile_id FROM (VALUES ${pairs.map((p) => `('${p[0]}', '${p[1]}')`).join(', ')}) v(segment_id, profile_id)`,
+      params: [],
+    });
+    const at = new Date(AT + 5 * 60_000);
+    const counts = await m.replaceMembers(
+      ['s1', 's2'],
+      rows([
+        ['s2', 'p3'],
+        ['s1', 'p2'],
+        ['s2', 'p1'],
+        ['s1', 'p1'],
+      ]),
+      at,
+      { kind: 'evaluation' },
+    );
+    expect(counts).toEqual([
+      { segmentId: 's1', entered: 1, exited: 0, members: 2 },
+      { segmentId: 's2', entered: 2, exited: 2, members: 2 },
+    ]);
+    const ledger = [...(await m.changes('s1', 3, 10)), ...(await m.changes('s2', 3, 10))].sort(
+      (a, b) => a.seq - b.seq,
+    );
+    expect(ledger.map((c) => [c.seq, c.segmentId, c.profileId, c.entered, c.mode])).toEqual([
+      [4, 's2', 'p8', false, 'batch'],
+      [5, 's2', 'p9', false, 'batch'],
+      [6, 's1', 'p2', true, 'batch'],
+      [7, 's2', 'p1', true, 'batch'],
+      [8, 's2', 'p3', true, 'batch'],
+    ]);
+    expect((await m.members('s2', 10)).map((r) => [r.profileId, r.since])).toEqual([
+      ['p1', at],
+      ['p3', at],
+    ]);
+    // An evaluation whose statement fails takes no numbers.
+    await expect(
+      m.replaceMembers(['s1'], { sql: 'SELECT no_such_column FROM segment_members', params: [] }, at, {
+        kind: 'evaluation',
+      }),
+    ).rejects.toThrow();
+    expect(await m.record([change('s1', 'p1', false, 6)], 'streaming')).toBe(9);
+    // Nothing changed: nothing is numbered.
+    const again = await m.replaceMembers(
+      ['s2'],
+      rows([
+        ['s2', 'p1'],
+        ['s2', 'p3'],
+      ]),
+      at,
+      { kind: 'evaluation' },
+    );
+    expect(again).toEqual([{ segmentId: 's2', entered: 0, exited: 0, members: 2 }]);
+    expect(await m.record([change('s1', 'p5', true, 7)], 'streaming')).toBe(10);
+  });
+
   it('applies the changes a stopped process left in the ledger alone when the store opens again', async () => {
     await t.store.memberships.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
     await t.store.memberships.applyToMembers();

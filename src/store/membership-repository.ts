@@ -93,48 +93,52 @@ export class MembershipRepository {
     if (segmentIds.length === 0) return [];
     // Kept apart from the members catch-up: both update the members.
     return this.catchUp.exclusive(() =>
-      this.db.writeSequenced('segment_changes', async (tx, reserve) => {
+      this.db.writeSequenced('segment_changes', async (tx, _reserve, numberFrom) => {
         // The result is compared with the members, so they first take every streaming change before
         // it. If nothing came in between, the members then hold this evaluation's changes too and
         // are marked so (a catch-up would otherwise apply millions of first entries again).
         const applied = await applyPendingIn(tx);
         const json = tx.dialect.jsonType;
-        // The result is compared with the members where it is computed (a materialized CTE): written
-        // to a table first, millions of memberships cost as much again as the comparison.
         const n = result.params.length;
-        await tx.query('DELETE FROM segment_diff');
-        await tx.query(
-          `INSERT INTO segment_diff (segment_id, profile_id, entered, changed_at, reason)
-         WITH r AS MATERIALIZED (${result.sql})
-         SELECT r.segment_id, r.profile_id, true, CAST($${n + 1} AS TIMESTAMPTZ), CAST($${n + 2} AS ${json}) FROM r
-         WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
-         UNION ALL
-         SELECT m.segment_id, m.profile_id, false, CAST($${n + 1} AS TIMESTAMPTZ), CAST($${n + 2} AS ${json}) FROM segment_members m
-         WHERE m.segment_id IN (${placeholders(segmentIds.length, n + 3)})
-           AND NOT EXISTS (SELECT 1 FROM r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)`,
-          [...result.params, at, JSON.stringify(reason), ...segmentIds],
-        );
-        const [count] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM segment_diff');
-        const first = await reserve(count?.n ?? 0);
+        // The result is compared with the members where it is computed (a materialized CTE) and the
+        // changes go straight to the ledger: each copy of millions of memberships costs seconds.
         // Numbered in the order (entered, segment_id, profile_id), as one window over all of it
         // would: each (entered, segment_id) group starts after the groups before it, and is sorted
         // on its own (a sort per group runs in parallel; one over millions of rows does not).
-        await tx.query(
-          `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
-         SELECT $1 - 1 + g.before + row_number() OVER (PARTITION BY d.entered, d.segment_id ORDER BY d.profile_id),
-           d.segment_id, d.profile_id, d.entered, CAST($2 AS TIMESTAMPTZ), 'batch', CAST($3 AS ${json})
-         FROM segment_diff d JOIN (
-           SELECT entered, segment_id, CAST(sum(count(*)) OVER (ORDER BY entered, segment_id) - count(*) AS BIGINT) AS before
-           FROM segment_diff GROUP BY entered, segment_id
-         ) g ON g.entered = d.entered AND g.segment_id = d.segment_id`,
-          [first, at, JSON.stringify(reason)],
+        const { first, count } = await numberFrom((first) =>
+          tx.query(
+            `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
+             WITH r AS MATERIALIZED (${result.sql}),
+             d AS MATERIALIZED (
+               SELECT r.segment_id, r.profile_id, true AS entered FROM r
+               WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
+               UNION ALL
+               SELECT m.segment_id, m.profile_id, false FROM segment_members m
+               WHERE m.segment_id IN (${placeholders(segmentIds.length, n + 4)})
+                 AND NOT EXISTS (SELECT 1 FROM r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)
+             ),
+             g AS (
+               SELECT entered, segment_id, CAST(sum(count(*)) OVER (ORDER BY entered, segment_id) - count(*) AS BIGINT) AS before
+               FROM d GROUP BY entered, segment_id
+             )
+             SELECT CAST($${n + 1} AS BIGINT) - 1 + g.before + row_number() OVER (PARTITION BY d.entered, d.segment_id ORDER BY d.profile_id),
+               d.segment_id, d.profile_id, d.entered, CAST($${n + 2} AS TIMESTAMPTZ), 'batch', CAST($${n + 3} AS ${json})
+             FROM d JOIN g ON g.entered = d.entered AND g.segment_id = d.segment_id`,
+            [...result.params, first, at, JSON.stringify(reason), ...segmentIds],
+          ),
         );
-        const counts = await tx.query<{ segment_id: string; entered: number; exited: number }>(
-          `SELECT segment_id, count(*) FILTER (WHERE entered) AS entered, count(*) FILTER (WHERE NOT entered) AS exited
-         FROM segment_diff GROUP BY segment_id`,
-        );
-        await applyDiff(tx);
-        if ((count?.n ?? 0) > 0 && applied === first - 1) await markApplied(tx, first + (count?.n ?? 0) - 1);
+        const counts =
+          count === 0
+            ? []
+            : await tx.query<{ segment_id: string; entered: number; exited: number }>(
+                `SELECT segment_id, count(*) FILTER (WHERE entered) AS entered, count(*) FILTER (WHERE NOT entered) AS exited
+                 FROM segment_changes WHERE seq >= $1 GROUP BY segment_id`,
+                [first],
+              );
+        if (count > 0) {
+          await applyOwnChanges(tx, first);
+          if (applied === first - 1) await markApplied(tx, first + count - 1);
+        }
         const sizes = await tx.query<{ segment_id: string; n: number }>(
           `SELECT segment_id, count(*) AS n FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length)}) GROUP BY segment_id`,
           [...segmentIds],
@@ -317,17 +321,21 @@ export class MembershipRepository {
   }
 }
 
-/** Applies `segment_diff` (the final state of each changed key) to the members. */
-async function applyDiff(tx: Database): Promise<void> {
+/**
+ * Applies an evaluation's changes (ledger rows from `first` on, at most one per key: an entry is
+ * of a non-member, an exit of a member) to the members.
+ */
+async function applyOwnChanges(tx: Database, first: number): Promise<void> {
   await tx.query(
-    `DELETE FROM segment_members WHERE EXISTS (
-       SELECT 1 FROM segment_diff d WHERE d.segment_id = segment_members.segment_id AND d.profile_id = segment_members.profile_id)`,
+    `DELETE FROM segment_members USING (SELECT segment_id, profile_id FROM segment_changes WHERE seq >= $1 AND NOT entered) c
+     WHERE segment_members.segment_id = c.segment_id AND segment_members.profile_id = c.profile_id`,
+    [first],
   );
   await tx.query(
     `INSERT INTO segment_members (segment_id, profile_id, since)
-     SELECT segment_id, profile_id, changed_at FROM segment_diff WHERE entered`,
+     SELECT segment_id, profile_id, changed_at FROM segment_changes WHERE seq >= $1 AND entered`,
+    [first],
   );
-  await tx.query('DELETE FROM segment_diff');
 }
 
 /**

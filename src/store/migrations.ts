@@ -524,6 +524,11 @@ const MIGRATIONS: Migration[] = [
       `INSERT INTO counters (name, value) SELECT 'segment_members_through', coalesce(max(seq), 0) FROM segment_changes`,
     ],
   },
+  {
+    version: 13,
+    name: 'batch evaluation writes its changes straight to the ledger',
+    statements: () => ['DROP TABLE segment_diff'],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -2,7 +2,15 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, Row, SequencedTable, SqlValue, StoreLock } from './database.js';
+import {
+  countFrom,
+  type Database,
+  type NumberFrom,
+  type Row,
+  type SequencedTable,
+  type SqlValue,
+  type StoreLock,
+} from './database.js';
 import { postgresDialect } from './dialect.js';
 import { storableText } from './storable-text.js';
 
@@ -88,17 +96,29 @@ export class PostgresDatabase implements Database {
 
   writeSequenced<T>(
     table: SequencedTable,
-    write: (tx: Database, reserve: (count: number) => Promise<number>) => Promise<T>,
+    write: (tx: Database, reserve: (count: number) => Promise<number>, numberFrom: NumberFrom) => Promise<T>,
   ): Promise<T> {
+    const advance = async (tx: Database, count: number) => {
+      const rows = await tx.query<{ value: number }>(
+        'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
+        [table, count],
+      );
+      if (!rows[0]) throw new Error(`unknown counter ${table}`);
+      return rows[0].value - count + 1;
+    };
     return this.transaction((tx) =>
-      write(tx, async (count) => {
-        const rows = await tx.query<{ value: number }>(
-          'UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value',
-          [table, count],
-        );
-        if (!rows[0]) throw new Error(`unknown counter ${table}`);
-        return rows[0].value - count + 1;
-      }),
+      write(
+        tx,
+        (count) => advance(tx, count),
+        async (insert) => {
+          // Advancing by none locks the counter: the rows are numbered and counted before it moves.
+          const first = await advance(tx, 0);
+          await insert(first);
+          const count = await countFrom(tx, table, first);
+          await advance(tx, count);
+          return { first, count };
+        },
+      ),
     );
   }
 
