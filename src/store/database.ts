@@ -9,9 +9,13 @@ export interface StoreLock {
   release(): Promise<void>;
 }
 
-/** Runs `insert` with the first free number of a sequence; returns it and how many rows were added. */
+/**
+ * Runs `insert`, which adds rows numbered `first`, `first + 1`, ... to the table named `into` (the
+ * sequenced table itself, or one of its shape where the engine stages them); returns the first
+ * number the rows took and how many there were.
+ */
 export type NumberFrom = (
-  insert: (first: number) => Promise<unknown>,
+  insert: (first: number, into: string) => Promise<unknown>,
 ) => Promise<{ first: number; count: number }>;
 
 /** The tables whose rows are numbered by a sequence (`seq`). */
@@ -53,9 +57,8 @@ export interface Database {
    * Runs `write` in one transaction that may number rows of `table`: `reserve(count)` returns the
    * first of `count` numbers, and the transaction commits in the order of its numbers like
    * `appendSequenced` (for rows made in SQL, e.g. `INSERT INTO t SELECT $1 + row_number() ...`).
-   * `numberFrom(insert)` is for rows whose count is known only once they are made: `insert` adds
-   * rows numbered `first`, `first + 1`, ..., and the numbers it used are taken. A write uses one of
-   * the two, once.
+   * `numberFrom(insert)` is for rows whose count is known only once they are made (see
+   * `NumberFrom`). A write uses one of the two, once.
    */
   writeSequenced<T>(
     table: SequencedTable,
@@ -73,7 +76,7 @@ export interface Database {
 }
 
 /** How many rows of `table` are numbered `first` or above (in `tx`, rows it has just added). */
-export async function countFrom(tx: Database, table: SequencedTable, first: number): Promise<number> {
+export async function countFrom(tx: Database, table: string, first: number): Promise<number> {
   const [row] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE seq >= $1`, [first]);
   return Number(row?.n ?? 0);
 }

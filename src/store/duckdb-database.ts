@@ -117,8 +117,9 @@ export class DuckDBDatabase implements Database {
             return first;
           },
           async (insert) => {
+            // Sequenced writes run one at a time here anyway: the rows go straight to the table.
             const first = await take();
-            await insert(first);
+            await insert(first, table);
             const count = await countFrom(tx, table, first);
             reserved = first + count;
             return { first, count };

@@ -192,6 +192,30 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect(await m.record([change('s1', 'p5', true, 7)], 'streaming')).toBe(10);
   });
 
+  it.runIf(engine === 'postgres')(
+    'records streaming changes while a batch evaluation is computed, and numbers the batch after them',
+    async () => {
+      const m = t.store.memberships;
+      // A statement that takes a while: the ledger is not held while it runs.
+      const slow = {
+        sql: "SELECT 's1' AS segment_id, profile_id FROM (VALUES ('p1')) v(profile_id) CROSS JOIN (SELECT pg_sleep(1)) s",
+        params: [],
+      };
+      const done: string[] = [];
+      const batch = m
+        .replaceMembers(['s1'], slow, new Date(AT), { kind: 'evaluation' })
+        .then(() => done.push('batch'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await m.record([change('s2', 'p2', true, 1)], 'streaming')).toBe(1);
+      done.push('streaming');
+      await batch;
+      expect(done).toEqual(['streaming', 'batch']);
+      expect((await m.changes('s1', 0, 10)).map((c) => [c.seq, c.profileId, c.mode])).toEqual([
+        [2, 'p1', 'batch'],
+      ]);
+    },
+  );
+
   it('applies the changes a stopped process left in the ledger alone when the store opens again', async () => {
     await t.store.memberships.record([change('s1', 'p1', true, 0), change('s1', 'p2', true, 0)], 'streaming');
     await t.store.memberships.applyToMembers();

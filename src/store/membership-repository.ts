@@ -105,9 +105,9 @@ export class MembershipRepository {
         // Numbered in the order (entered, segment_id, profile_id), as one window over all of it
         // would: each (entered, segment_id) group starts after the groups before it, and is sorted
         // on its own (a sort per group runs in parallel; one over millions of rows does not).
-        const { first, count } = await numberFrom((first) =>
+        const { first, count } = await numberFrom((first, into) =>
           tx.query(
-            `INSERT INTO segment_changes (${LEDGER_COLUMNS.join(', ')})
+            `INSERT INTO ${into} (${LEDGER_COLUMNS.join(', ')})
              WITH r AS MATERIALIZED (${result.sql}),
              d AS MATERIALIZED (
                SELECT r.segment_id, r.profile_id, true AS entered FROM r

@@ -69,8 +69,7 @@ export class PostgresDatabase implements Database {
     // COPY cannot skip conflicts: copy into a per-transaction staging table, then insert what is new.
     await this.transaction(async (tx) => {
       const client = (tx as PostgresDatabase).client as pg.PoolClient;
-      const staging = quoteIdent(`staging_${table}`);
-      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table}) ON COMMIT DELETE ROWS`);
+      const staging = await stagingTable(tx, table);
       await copyRows(client, staging, columns, rows);
       await client.query(`INSERT INTO ${table} SELECT * FROM ${staging} ON CONFLICT DO NOTHING`);
     });
@@ -111,11 +110,15 @@ export class PostgresDatabase implements Database {
         tx,
         (count) => advance(tx, count),
         async (insert) => {
-          // Advancing by none locks the counter: the rows are numbered and counted before it moves.
-          const first = await advance(tx, 0);
-          await insert(first);
-          const count = await countFrom(tx, table, first);
-          await advance(tx, count);
+          // Made in a staging table first and numbered from 1: the counter is locked (and other
+          // writes to the table wait) only while they are copied, not while they are computed.
+          const staging = await stagingTable(tx, table);
+          await insert(1, staging);
+          const count = await countFrom(tx, staging, 1);
+          const first = await advance(tx, count);
+          await tx.query(`UPDATE ${staging} SET seq = seq + $1`, [first - 1]);
+          await tx.query(`INSERT INTO ${table} SELECT * FROM ${staging}`);
+          await tx.query(`DELETE FROM ${staging}`);
           return { first, count };
         },
       ),
@@ -220,4 +223,11 @@ function copyText(v: SqlValue): string {
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A temporary table of `table`'s shape, emptied when each transaction ends; returns its name. */
+async function stagingTable(tx: Database, table: string): Promise<string> {
+  const staging = quoteIdent(`staging_${table}`);
+  await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table}) ON COMMIT DELETE ROWS`);
+  return staging;
 }
