@@ -24,7 +24,8 @@ const PART = process.env.BENCH_SEGMENT_PART ?? 'all';
  *   production pipeline (group-commit writer, identity stitching, streaming evaluation, ledger),
  *   with the latency from handing an event to Sluice to its membership change being committed.
  * Sizes: BENCH_SEGMENT_PROFILES, BENCH_SEGMENT_EVENTS, and the BENCH_STREAM_* variables in
- * support-segments-stream.ts (BENCH_STREAM_ENGINE=postgres streams on PostgreSQL instead). Timings are for this machine and whatever else runs on it.
+ * support-segments-stream.ts (BENCH_STREAM_ENGINE=postgres streams on PostgreSQL instead).
+ * Timings are for this machine and whatever else runs on it.
  */
 export async function run(): Promise<void> {
   const metrics: Record<string, number> = {};
