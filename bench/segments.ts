@@ -135,6 +135,8 @@ function streamingMetrics(r: StreamingResult): Record<string, number> {
     stream_max_ms: round(r.max, 1),
     stream_drain_s: round(r.drainSeconds),
     stream_cpu_us_per_event: Math.round(r.cpuMicrosPerEvent),
+    stream_loop_delay_p99_ms: round(r.loopDelayP99, 1),
+    stream_loop_delay_max_ms: round(r.loopDelayMax, 1),
   };
 }
 

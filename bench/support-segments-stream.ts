@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { IdentityService } from '../src/identity/index.js';
 import { EventWriter } from '../src/ingest/index.js';
 import { SegmentService } from '../src/segments/index.js';
@@ -55,6 +56,9 @@ export interface StreamingResult {
    * thread: DuckDB's work is in it, a PostgreSQL server's is not).
    */
   cpuMicrosPerEvent: number;
+  /** The event loop's delay while events were driven (how long it was held up at a time), ms. */
+  loopDelayP99: number;
+  loopDelayMax: number;
 }
 
 /**
@@ -156,6 +160,9 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   // Refused by the writer (too many events waiting), in all and after the warm-up.
   let refused = 0;
   let refusedMeasured = 0;
+  // How long the event loop was held up at a time: nothing else runs meanwhile, in any stage.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const driveStart = performance.now();
   const cpuStart = process.cpuUsage();
   const measureFrom = driveStart + WARMUP_SECONDS * 1000;
@@ -163,7 +170,8 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   let sent = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - driveStart) * RATE) / 1000));
+      // Event i is due at driveStart + i / RATE: those numbered up to the time elapsed are due.
+      const due = Math.min(total, Math.floor(((performance.now() - driveStart) * RATE) / 1000) + 1);
       const at = new Date();
       while (sent < due) {
         const request = [];
@@ -187,6 +195,7 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   });
   await Promise.all(submissions);
   const driveEnd = performance.now();
+  loop.disable();
   const cpu = process.cpuUsage(cpuStart);
   await writer.close();
   await identity.settle();
@@ -207,7 +216,8 @@ async function streamOn(store: Store): Promise<StreamingResult> {
       `(${clock.count.toLocaleString('en-US')} measured), ${otherChanges.toLocaleString('en-US')} others ` +
       `(${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}); drained ${drainSeconds.toFixed(2)} s after the last event; ` +
       `this process used ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU-s over the ${((driveEnd - driveStart) / 1000).toFixed(1)} s of traffic ` +
-      `(${Math.round(cpuMicrosPerEvent)} µs per event, ${store.db.dialect.name})`,
+      `(${Math.round(cpuMicrosPerEvent)} µs per event, ${store.db.dialect.name}); ` +
+      `event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
   );
   for (const stage of STAGES) {
     const q = clock.quantiles(stage);
@@ -231,6 +241,8 @@ async function streamOn(store: Store): Promise<StreamingResult> {
     max: latency.max,
     drainSeconds,
     cpuMicrosPerEvent,
+    loopDelayP99: loop.percentile(99) / 1e6,
+    loopDelayMax: loop.max / 1e6,
   };
 }
 
