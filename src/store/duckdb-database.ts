@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import {
   type DuckDBConnection,
   DuckDBDataChunk,
@@ -31,21 +30,11 @@ export class DuckDBDatabase implements Database {
   private closed = false;
   private readonly sequences = new Map<SequencedTable, number>();
   private readonly appends = new Map<SequencedTable, Promise<void>>();
-  /** Appenders flushing now (see `outsideCheckpoints`). */
-  private flushes = 0;
-  private flushed: (() => void) | undefined;
-  /** The checkpoint under way, which appenders wait for. */
-  private checkpointing: Promise<void> | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointConnection: DuckDBConnection | undefined;
 
   private constructor(private readonly instance: DuckDBInstance) {}
 
-  /**
-   * Opens (creating if needed) the database file; `:memory:` for a throwaway one. A checkpoint
-   * runs once its write-ahead log holds `checkpointAt` bytes (DuckDB's own default threshold).
-   */
-  static async open(path: string, poolSize = 4, checkpointAt = 16 * 1024 * 1024): Promise<DuckDBDatabase> {
+  /** Opens (creating if needed) the database file; `:memory:` for a throwaway one. */
+  static async open(path: string, poolSize = 4): Promise<DuckDBDatabase> {
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(path, {
       // No extension may be downloaded at run time: JSON, Parquet and ICU are built in.
@@ -55,8 +44,6 @@ export class DuckDBDatabase implements Database {
       // segment). DuckDB would push the OR of all those filters into the CTE, where every row
       // tests each of them: minutes over 50 million events, for nothing the scans don't do.
       disabled_optimizers: 'cte_filter_pusher',
-      // Checkpoints are started by `checkpointWhenDue` instead, between appenders' flushes.
-      ...(path === ':memory:' ? {} : { checkpoint_threshold: '1000GB' }),
     }).catch((err: Error) => {
       // One process at a time may open the file: say what to do instead of DuckDB's lock error.
       if (!/Could not set lock/i.test(err.message)) throw err;
@@ -74,53 +61,7 @@ export class DuckDBDatabase implements Database {
       db.all.push(c);
       db.idle.push(c);
     }
-    if (path !== ':memory:') {
-      const checkpoints = await instance.connect();
-      db.checkpointConnection = checkpoints;
-      db.checkpointTimer = setInterval(
-        () => void db.checkpointWhenDue(`${path}.wal`, checkpointAt, checkpoints),
-        CHECKPOINT_EVERY_MS,
-      );
-      db.checkpointTimer.unref();
-    }
     return db;
-  }
-
-  /**
-   * Runs an appender's flush when no checkpoint is under way. The flush is synchronous: one that
-   * waits for a checkpoint to release its table stops the event loop meanwhile (up to 1.4 s under
-   * 10,000 events/s), so checkpoints and flushes take turns here instead, and waiting is async.
-   */
-  async outsideCheckpoints<T>(flush: () => Promise<T>): Promise<T> {
-    while (this.checkpointing) await this.checkpointing;
-    this.flushes++;
-    try {
-      return await flush();
-    } finally {
-      if (--this.flushes === 0) this.flushed?.();
-    }
-  }
-
-  /**
-   * Checkpoints once the write-ahead log holds `bytes`, when no appender is flushing. DuckDB
-   * refuses while another transaction has written (as its automatic checkpoint skips then): the
-   * next look tries again.
-   */
-  private async checkpointWhenDue(wal: string, bytes: number, connection: DuckDBConnection): Promise<void> {
-    if (this.checkpointing || this.closed) return;
-    const size = await stat(wal).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size < bytes || this.checkpointing || this.closed) return;
-    this.checkpointing = (async () => {
-      while (this.flushes > 0) await new Promise<void>((resolve) => (this.flushed = resolve));
-      this.flushed = undefined;
-      await connection.run('CHECKPOINT').catch(() => {});
-    })().finally(() => {
-      this.checkpointing = undefined;
-    });
-    await this.checkpointing;
   }
 
   async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -131,7 +72,7 @@ export class DuckDBDatabase implements Database {
     // skipConflicts needs nothing here: DuckDB tables carry no unique index on bulk-written data.
     if (rows.length === 0) return;
     // In a transaction: the appender's flush then only hands the rows over, and the commit (the
-    // write to the log) runs on DuckDB's threads, not the event loop's.
+    // write to the log, a checkpoint now and then) runs on DuckDB's threads, not the event loop's.
     await this.transaction((tx) => tx.bulkInsert(table, columns, rows));
   }
 
@@ -261,8 +202,6 @@ export class DuckDBDatabase implements Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.checkpointTimer);
-    await this.checkpointing;
     // Work on connections of their own is read-only (workspace queries): stopped, not waited for.
     for (const c of this.alone) c.interrupt();
     // Queries under way finish first (at most 30 s): closing under them would crash the process.
@@ -272,7 +211,6 @@ export class DuckDBDatabase implements Database {
     for (const c of this.alone) c.closeSync();
     this.alone.clear();
     for (const c of this.all) c.closeSync();
-    this.checkpointConnection?.closeSync();
     this.instance.closeSync();
   }
 
@@ -313,7 +251,7 @@ class DuckDBConnectionDatabase implements Database {
   async bulkInsert(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
     // An appender costs about half a millisecond of the event loop even for no rows.
     if (rows.length === 0) return;
-    await this.parent.outsideCheckpoints(() => appendRows(this.c, table, columns, rows));
+    await appendRows(this.c, table, columns, rows);
   }
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     return fn(this);
@@ -380,8 +318,6 @@ async function appendRows(
 }
 
 const CHUNK_ROWS = 2048;
-/** How often the write-ahead log's size is looked at. */
-const CHECKPOINT_EVERY_MS = 250;
 
 function cellConverter(typeId: DuckDBTypeId): (v: Exclude<SqlValue, null>) => DuckDBValue {
   switch (typeId) {
