@@ -121,8 +121,8 @@ export class PostgresDatabase implements Database {
           const first = await advance(tx, count);
           await tx.query(`UPDATE ${staging} SET seq = seq + $1`, [first - 1]);
           await tx.query(`INSERT INTO ${table} SELECT * FROM ${staging}`);
-          // Emptied now for any later use in this transaction; a DELETE of millions of rows takes
-          // seconds, a TRUNCATE of the session's own table milliseconds (253 against 19 for 2M).
+          // Emptied now for any later use in this transaction: a TRUNCATE of the session's own
+          // table, not a DELETE (2M rows: 19 ms against 253 ms).
           await tx.query(`TRUNCATE ${staging}`);
           return { first, count };
         },
