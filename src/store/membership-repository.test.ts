@@ -239,6 +239,81 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     }
   });
 
+  it('keeps the seq of the event that caused a change and reads its name and message id from the event', async () => {
+    const m = t.store.memberships;
+    const viewed = (messageId: string, event: string) => ({
+      messageId,
+      sourceId: 'src',
+      type: 'track' as const,
+      userId: 'u1',
+      anonymousId: null,
+      event,
+      groupId: null,
+      previousId: null,
+      timestamp: new Date(AT),
+      originalTimestamp: null,
+      sentAt: null,
+      receivedAt: new Date(AT),
+      properties: {},
+      traits: {},
+      context: {},
+    });
+    const seq = await t.store.events.append([
+      viewed('e1', 'Product Viewed'),
+      viewed('e2', 'Order Completed'),
+    ]);
+    const byEvent = (n: number, messageId: string, event: string) => ({
+      kind: 'event',
+      event,
+      messageId,
+      seq: n,
+    });
+    const reasons = [
+      byEvent(seq, 'e1', 'Product Viewed'),
+      byEvent(seq + 1, 'e2', 'Order Completed'),
+      // Not the evaluator's shape (a key more): kept whole, as any other reason.
+      { ...byEvent(seq, 'e1', 'Product Viewed'), note: 'kept' },
+      { kind: 'merge', into: 'p9' },
+      // An event no longer stored (a failed import's, removed before it is redone).
+      byEvent(seq + 99, 'gone', 'Page Viewed'),
+    ];
+    const at = (minute: number) => new Date(AT + minute * 60_000);
+    await m.record(
+      reasons.map((reason, i) => ({
+        segmentId: 's1',
+        profileId: `p${i}`,
+        entered: true,
+        at: at(i % 2),
+        reason,
+      })),
+      'streaming',
+    );
+    const ledger = await m.changes('s1', 0, 10);
+    expect(ledger.map((c) => [c.profileId, c.at, c.reason])).toEqual([
+      ['p0', at(0), reasons[0]],
+      ['p1', at(1), reasons[1]],
+      ['p2', at(0), reasons[2]],
+      ['p3', at(1), reasons[3]],
+      ['p4', at(0), { kind: 'event', seq: seq + 99 }],
+    ]);
+    const [stored] = await t.store.db.query<{ n: number }>(
+      'SELECT count(*) AS n FROM segment_changes WHERE reason IS NULL AND event_seq IS NOT NULL',
+    );
+    expect(Number(stored?.n)).toBe(3);
+    // Ids the text path cannot carry go through the rows path: the same ledger comes back.
+    await m.record(
+      reasons.map((reason, i) => ({
+        segmentId: 's\t2',
+        profileId: `p${i}`,
+        entered: true,
+        at: at(i % 2),
+        reason,
+      })),
+      'streaming',
+    );
+    expect((await m.changes('s\t2', 0, 10)).map((c) => c.reason)).toEqual(ledger.map((c) => c.reason));
+  });
+
   it('records ids that hold tabs or line breaks as they are', async () => {
     const m = t.store.memberships;
     await m.record([change('s1', 'p\t1', true, 0), change('s\n2', 'p2', true, 1)], 'streaming');

@@ -529,6 +529,15 @@ const MIGRATIONS: Migration[] = [
     name: 'batch evaluation writes its changes straight to the ledger',
     statements: () => ['DROP TABLE segment_diff'],
   },
+  {
+    version: 14,
+    name: 'the ledger refers to the event that caused a change instead of copying it',
+    statements: () => [
+      // Set for a change an event caused (then the reason is null, and read from the event).
+      'ALTER TABLE segment_changes ADD COLUMN event_seq BIGINT',
+      'ALTER TABLE segment_changes ALTER COLUMN reason DROP NOT NULL',
+    ],
+  },
 ];
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */

@@ -19,7 +19,7 @@ export interface StreamEvent {
 
 /** What flipped a membership. */
 export type ChangeReason =
-  | { kind: 'event'; event: string; messageId: string }
+  | { kind: 'event'; event: string; messageId: string; seq: number }
   | { kind: 'time' }
   | { kind: 'profile' }
   | { kind: 'merge'; into: string }
@@ -210,7 +210,7 @@ export class StreamingEvaluator {
   /** An event arrived for a profile: the memberships it flips. */
   applyEvent(profileId: string, e: StreamEvent, now: number): MembershipChange[] {
     const state = this.profiles.get(profileId);
-    const reason: ChangeReason = { kind: 'event', event: e.event ?? '', messageId: e.messageId };
+    const reason: ChangeReason = { kind: 'event', event: e.event ?? '', messageId: e.messageId, seq: e.seq };
     if (state === undefined) {
       const p = this.state(profileId);
       this.absorb(p, e, now);
