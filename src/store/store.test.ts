@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../core/index.js';
+import { type StoredEvent, UserError } from '../core/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
-import { migrate } from './index.js';
+import { migrate, openStore } from './index.js';
 
 function event(overrides: Partial<StoredEvent> = {}): StoredEvent {
   return {
@@ -142,5 +146,66 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(stats.profileRecords.total).toBe(1);
     expect(stats.rejects.total).toBe(1);
     expect(stats.events.total).toBe(0);
+  });
+});
+
+describe('the DuckDB store file', () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is written in row groups of 16,384 rows, so a checkpoint holds writers up for one of those', async () => {
+    const store = await openStore({ dataDir });
+    try {
+      await store.db.query('CREATE TABLE numbers AS SELECT range AS n FROM range(40000)');
+      await store.db.query('CHECKPOINT');
+      const groups = await store.db.query<{ rows: number }>(
+        "SELECT DISTINCT row_group_id, count AS rows FROM pragma_storage_info('numbers') ORDER BY row_group_id",
+      );
+      expect(groups.map((g) => g.rows)).toEqual([16_384, 16_384, 7_232]);
+      // What does not fit in memory spills next to the file, not to the working directory.
+      const [temp] = await store.db.query<{ dir: string }>("SELECT current_setting('temp_directory') AS dir");
+      expect(temp?.dir).toBe(join(dataDir, 'sluice.duckdb.tmp'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is refused while another process holds it, with what to do instead', async () => {
+    const path = join(dataDir, 'sluice.duckdb');
+    // The other process opens the file as DuckDB does by default and holds it until its input ends.
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { DuckDBInstance } = await import('@duckdb/node-api');
+         await DuckDBInstance.create(${JSON.stringify(path)});
+         console.log('holding');
+         process.stdin.resume();
+         process.stdin.on('end', () => process.exit(0));`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => d.toString().includes('holding') && resolve());
+        holder.on('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+      });
+      const refused = openStore({ dataDir });
+      await expect(refused).rejects.toBeInstanceOf(UserError);
+      await expect(refused).rejects.toMatchObject({ code: 'store_in_use' });
+      await expect(refused).rejects.toThrow(/open in another process/);
+    } finally {
+      holder.stdin.end();
+      await new Promise((resolve) => holder.on('close', resolve));
+    }
+    // Once the other process is gone, the store opens.
+    const store = await openStore({ dataDir });
+    await store.close();
   });
 });
