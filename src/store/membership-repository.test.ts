@@ -278,16 +278,12 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
       byEvent(seq + 99, 'gone', 'Page Viewed'),
     ];
     const at = (minute: number) => new Date(AT + minute * 60_000);
-    await m.record(
-      reasons.map((reason, i) => ({
-        segmentId: 's1',
-        profileId: `p${i}`,
-        entered: true,
-        at: at(i % 2),
-        reason,
-      })),
-      'streaming',
-    );
+    const recordAll = (segmentId: string) =>
+      m.record(
+        reasons.map((reason, i) => ({ segmentId, profileId: `p${i}`, entered: true, at: at(i % 2), reason })),
+        'streaming',
+      );
+    await recordAll('s1');
     const ledger = await m.changes('s1', 0, 10);
     expect(ledger.map((c) => [c.profileId, c.at, c.reason])).toEqual([
       ['p0', at(0), reasons[0]],
@@ -301,16 +297,7 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     );
     expect(Number(stored?.n)).toBe(3);
     // Ids the text path cannot carry go through the rows path: the same ledger comes back.
-    await m.record(
-      reasons.map((reason, i) => ({
-        segmentId: 's\t2',
-        profileId: `p${i}`,
-        entered: true,
-        at: at(i % 2),
-        reason,
-      })),
-      'streaming',
-    );
+    await recordAll('s\t2');
     expect((await m.changes('s\t2', 0, 10)).map((c) => c.reason)).toEqual(ledger.map((c) => c.reason));
   });
 
