@@ -76,6 +76,19 @@ export interface Database {
 }
 
 /** How many rows of `table` are numbered `first` or above (in `tx`, rows it has just added). */
+/**
+ * Called before rows of `table` are deleted: their numbers are never handed out again, though
+ * DuckDB resumes a sequence from the table's highest seq when it opens (the counter keeps it).
+ * Other tables refer to rows by seq (the ledger to the events that caused its changes, identity's
+ * cursors), and must not come to name a later row.
+ */
+export async function retireSeqs(db: Database, table: SequencedTable): Promise<void> {
+  await db.query(
+    `UPDATE counters SET value = greatest(value, (SELECT coalesce(max(seq), 0) FROM ${table})) WHERE name = $1`,
+    [table],
+  );
+}
+
 export async function countFrom(tx: Database, table: string, first: number): Promise<number> {
   const [row] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE seq >= $1`, [first]);
   return Number(row?.n ?? 0);

@@ -100,10 +100,15 @@ export class DuckDBDatabase implements Database {
   /** A new connection to the store, reading times as UTC. */
   private async connectTo(): Promise<DuckDBConnection> {
     const c = await this.instance.connect();
-    if (this.catalog) await c.run(`USE ${this.catalog}`);
-    // Times without a zone are read as UTC whatever the machine's zone, as on PostgreSQL.
-    await c.run("SET TimeZone = 'UTC'");
-    return c;
+    try {
+      if (this.catalog) await c.run(`USE ${this.catalog}`);
+      // Times without a zone are read as UTC whatever the machine's zone, as on PostgreSQL.
+      await c.run("SET TimeZone = 'UTC'");
+      return c;
+    } catch (err) {
+      c.closeSync();
+      throw err;
+    }
   }
 
   async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -192,7 +197,12 @@ export class DuckDBDatabase implements Database {
   private async nextSeq(table: SequencedTable): Promise<number> {
     const known = this.sequences.get(table);
     if (known !== undefined) return known;
-    const rows = await this.query<{ max: number | null }>(`SELECT max(seq) AS max FROM ${table}`);
+    // Past the numbers of deleted rows too (see `retireSeqs`).
+    const rows = await this.query<{ max: number }>(
+      `SELECT greatest(coalesce((SELECT max(seq) FROM ${table}), 0),
+         coalesce((SELECT value FROM counters WHERE name = $1), 0)) AS max`,
+      [table],
+    );
     return (rows[0]?.max ?? 0) + 1;
   }
 

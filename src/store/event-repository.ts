@@ -1,6 +1,6 @@
 import { type ConsentStatement, consentOfEvent, type EventType, type StoredEvent } from '../core/index.js';
 import { CONSENT_COLUMNS, eventConsentRows } from './consent-repository.js';
-import type { Database, SqlValue } from './database.js';
+import { type Database, retireSeqs, type SqlValue } from './database.js';
 import { readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
 
@@ -154,6 +154,7 @@ export class EventRepository {
        AND ref_seq IN (SELECT seq FROM events WHERE import_id = $1)`,
       [importId],
     );
+    await retireSeqs(this.db, 'events');
     await this.db.query('DELETE FROM events WHERE import_id = $1', [importId]);
   }
 }

@@ -1,6 +1,6 @@
 import { type ConsentStatement, consentOfRecord } from '../core/index.js';
 import { CONSENT_COLUMNS, recordConsentRows } from './consent-repository.js';
-import type { Database, SqlValue } from './database.js';
+import { type Database, retireSeqs, type SqlValue } from './database.js';
 import { readJson } from './dialect.js';
 import { storableJson } from './storable-text.js';
 
@@ -91,6 +91,7 @@ export class RecordRepository {
        AND ref_seq IN (SELECT seq FROM profile_records WHERE import_id = $1)`,
       [importId],
     );
+    await retireSeqs(this.db, 'profile_records');
     await this.db.query('DELETE FROM profile_records WHERE import_id = $1', [importId]);
   }
 }

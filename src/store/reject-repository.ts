@@ -1,4 +1,4 @@
-import type { Database, SqlValue } from './database.js';
+import { type Database, retireSeqs, type SqlValue } from './database.js';
 
 /** Input that could not be used, kept with where it was and why. */
 export interface Reject {
@@ -77,6 +77,7 @@ export class RejectRepository {
   }
 
   async deleteImport(importId: string): Promise<void> {
+    await retireSeqs(this.db, 'rejects');
     await this.db.query('DELETE FROM rejects WHERE import_id = $1', [importId]);
   }
 }

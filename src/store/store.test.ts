@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StoredEvent, UserError } from '../core/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
-import { migrate, openStore } from './index.js';
+import { migrate, openStore, type Store } from './index.js';
 
 function event(overrides: Partial<StoredEvent> = {}): StoredEvent {
   return {
@@ -102,6 +102,23 @@ describe.each(ENGINES)('store on %s', (engine) => {
     ]);
   });
 
+  it("never hands out again the numbers of an import's deleted events, across a reopen", async () => {
+    await t.store.events.append([event({ messageId: 'a' })]);
+    const imported = await t.store.events.append(
+      [event({ messageId: 'b' }), event({ messageId: 'c' })],
+      'imp_1',
+    );
+    // A failed import's events are removed before it is redone; their numbers stay used.
+    await t.store.events.deleteImport('imp_1');
+    await t.store.close();
+    const again = await openStore(t.location);
+    try {
+      expect(await again.events.append([event({ messageId: 'd' })])).toBe(imported + 2);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('keeps admin keys as hashes and honours revocation', async () => {
     const { key, apiKey } = await t.store.apiKeys.create('ci');
     expect(await t.store.apiKeys.isValid(key)).toBe(true);
@@ -170,6 +187,41 @@ describe('the DuckDB store file', () => {
       // What does not fit in memory spills next to the file, not to the working directory.
       const [temp] = await store.db.query<{ dir: string }>("SELECT current_setting('temp_directory') AS dir");
       expect(temp?.dir).toBe(join(dataDir, 'sluice.duckdb.tmp'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("takes on a file written with DuckDB's own row groups: appends, checkpoints and reopens", async () => {
+    // A store from before: its tables in row groups of up to 122,880 rows, one with a key.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const before = await DuckDBInstance.create(join(dataDir, 'sluice.duckdb'));
+    const c = await before.connect();
+    await c.run('CREATE TABLE keyed (id BIGINT PRIMARY KEY, v VARCHAR)');
+    await c.run('CREATE TABLE plain (id BIGINT, v VARCHAR)');
+    for (const table of ['keyed', 'plain'])
+      await c.run(`INSERT INTO ${table} SELECT range, 'v' || range FROM range(100000)`);
+    c.closeSync();
+    before.closeSync();
+    const count = (store: Store, table: string) =>
+      store.db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).then((r) => Number(r[0]?.n));
+    let store = await openStore({ dataDir });
+    try {
+      for (const table of ['keyed', 'plain']) {
+        await store.db.query(`INSERT INTO ${table} SELECT range, 'w' || range FROM range(100000, 150000)`);
+      }
+      await store.db.query('CHECKPOINT');
+    } finally {
+      await store.close();
+    }
+    store = await openStore({ dataDir });
+    try {
+      expect([await count(store, 'keyed'), await count(store, 'plain')]).toEqual([150_000, 150_000]);
+      await expect(store.db.query("INSERT INTO keyed VALUES (120000, 'again')")).rejects.toThrow(
+        /constraint/i,
+      );
+      const [last] = await store.db.query<{ v: string }>('SELECT v FROM keyed WHERE id = 149999');
+      expect(last?.v).toBe('w149999');
     } finally {
       await store.close();
     }
