@@ -75,7 +75,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** How many rows of `table` are numbered `first` or above (in `tx`, rows it has just added). */
 /**
  * Called before rows of `table` are deleted: their numbers are never handed out again, though
  * DuckDB resumes a sequence from the table's highest seq when it opens (the counter keeps it).
@@ -89,6 +88,7 @@ export async function retireSeqs(db: Database, table: SequencedTable): Promise<v
   );
 }
 
+/** How many rows of `table` are numbered `first` or above (in `tx`, rows it has just added). */
 export async function countFrom(tx: Database, table: string, first: number): Promise<number> {
   const [row] = await tx.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE seq >= $1`, [first]);
   return Number(row?.n ?? 0);
