@@ -254,7 +254,7 @@ describe('the DuckDB store file', () => {
       await expect(refused).rejects.toThrow(/open in another process/);
     } finally {
       holder.stdin.end();
-      await new Promise((resolve) => holder.on('close', resolve));
+      if (holder.exitCode === null) await new Promise((resolve) => holder.on('exit', resolve));
     }
     // Once the other process is gone, the store opens.
     const store = await openStore({ dataDir });
