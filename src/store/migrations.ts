@@ -1,3 +1,4 @@
+import { UserError } from '../core/index.js';
 import type { Database } from './database.js';
 import type { Dialect } from './dialect.js';
 
@@ -545,6 +546,18 @@ export async function migrate(db: Database): Promise<number[]> {
   await db.query(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`,
   );
+  // A store a newer Sluice has migrated holds tables and meanings this version does not know.
+  const [newest] = await db.query<{ version: number | null }>(
+    'SELECT max(version) AS version FROM schema_migrations',
+  );
+  const known = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  if (Number(newest?.version ?? 0) > known) {
+    throw new UserError(
+      'store_too_new',
+      `the store is at schema version ${newest?.version}, written by a newer Sluice; this one knows ` +
+        `versions up to ${known}: run the newer Sluice, or open a store of this version`,
+    );
+  }
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,6 +39,21 @@ describe.each(ENGINES)('store on %s', (engine) => {
 
   it('migrates once and is idempotent', async () => {
     expect(await migrate(t.store.db)).toEqual([]);
+  });
+
+  it('refuses a store a newer Sluice has migrated, and leaves it as it was', async () => {
+    const applied = () => t.store.db.query('SELECT version FROM schema_migrations ORDER BY version');
+    const newer = Math.max(...(await applied()).map((r) => Number(r.version))) + 1;
+    await t.store.db.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+      newer,
+      'from a later release',
+      new Date(),
+    ]);
+    const before = await applied();
+    const refused = migrate(t.store.db);
+    await expect(refused).rejects.toThrow(UserError);
+    await expect(refused).rejects.toThrow(`schema version ${newer}, written by a newer Sluice`);
+    expect(await applied()).toEqual(before);
   });
 
   // A segment evaluation's estimates are absurd (10^32 rows), so PostgreSQL's JIT would compile
@@ -225,6 +240,24 @@ describe('the DuckDB store file', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('is closed again when it cannot be brought up to date', async () => {
+    // A table of a migration's name already there: the first migration fails.
+    const file = join(dataDir, 'sluice.duckdb');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const other = await DuckDBInstance.create(file);
+    const c = await other.connect();
+    await c.run('CREATE TABLE sources (x INTEGER)');
+    c.closeSync();
+    other.closeSync();
+    await expect(openStore({ dataDir })).rejects.toThrow(/sources/);
+    const handles = [];
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target.startsWith(file)) handles.push(target);
+    }
+    expect(handles).toEqual([]);
   });
 
   it('is refused while another process holds it, with what to do instead', async () => {

@@ -135,6 +135,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     await mkdir(options.dataDir, { recursive: true });
     db = await DuckDBDatabase.open(join(options.dataDir, 'sluice.duckdb'));
   }
-  await migrate(db);
+  try {
+    await migrate(db);
+  } catch (err) {
+    // A store that cannot be brought up to date is not left open (a DuckDB file stays locked).
+    await db.close();
+    throw err;
+  }
   return new Store(db, options.databaseUrl ? undefined : join(options.dataDir, 'outbox'));
 }
