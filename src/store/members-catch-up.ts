@@ -94,13 +94,21 @@ async function applyLedgerRange(tx: Database, after: number, through: number): P
          AND c.segment_id = segment_members.segment_id AND c.profile_id = segment_members.profile_id)`,
     [after, through],
   );
-  await tx.query(
-    `INSERT INTO segment_members (segment_id, profile_id, since)
-     SELECT segment_id, profile_id, changed_at FROM (
-       SELECT segment_id, profile_id, changed_at, entered,
-         row_number() OVER (PARTITION BY segment_id, profile_id ORDER BY seq DESC) AS n
-       FROM segment_changes WHERE seq > $1 AND seq <= $2
-     ) c WHERE n = 1 AND entered`,
-    [after, through],
-  );
+  // The last change of each key. DuckDB finds it in one grouping (arg_max), a third faster than
+  // numbering each key's changes (450,000 changes, alone: 119-165 ms against 201-218 ms). While
+  // streaming, the catch-up holds the ledger's writes back: streaming bench, reduced, a catch-up
+  // took 577-741 ms against 891-1,135 ms, and a change's p99 latency was 435-468 ms against
+  // 698-806 ms (2 runs each).
+  const last =
+    tx.dialect.name === 'duckdb'
+      ? `SELECT segment_id, profile_id, last.changed_at FROM (
+           SELECT segment_id, profile_id, arg_max({'entered': entered, 'changed_at': changed_at}, seq) AS last
+           FROM segment_changes WHERE seq > $1 AND seq <= $2 GROUP BY segment_id, profile_id
+         ) c WHERE last.entered`
+      : `SELECT segment_id, profile_id, changed_at FROM (
+           SELECT segment_id, profile_id, changed_at, entered,
+             row_number() OVER (PARTITION BY segment_id, profile_id ORDER BY seq DESC) AS n
+           FROM segment_changes WHERE seq > $1 AND seq <= $2
+         ) c WHERE n = 1 AND entered`;
+  await tx.query(`INSERT INTO segment_members (segment_id, profile_id, since) ${last}`, [after, through]);
 }
