@@ -101,10 +101,10 @@ async function applyLedgerRange(tx: Database, after: number, through: number): P
   // 698-806 ms (2 runs each).
   const last =
     tx.dialect.name === 'duckdb'
-      ? `SELECT segment_id, profile_id, last.changed_at FROM (
-           SELECT segment_id, profile_id, arg_max({'entered': entered, 'changed_at': changed_at}, seq) AS last
+      ? `SELECT segment_id, profile_id, latest.changed_at FROM (
+           SELECT segment_id, profile_id, arg_max({'entered': entered, 'changed_at': changed_at}, seq) AS latest
            FROM segment_changes WHERE seq > $1 AND seq <= $2 GROUP BY segment_id, profile_id
-         ) c WHERE last.entered`
+         ) c WHERE latest.entered`
       : `SELECT segment_id, profile_id, changed_at FROM (
            SELECT segment_id, profile_id, changed_at, entered,
              row_number() OVER (PARTITION BY segment_id, profile_id ORDER BY seq DESC) AS n

@@ -546,22 +546,12 @@ export async function migrate(db: Database): Promise<number[]> {
   await db.query(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`,
   );
-  // A store a newer Sluice has migrated holds tables and meanings this version does not know.
-  const [newest] = await db.query<{ version: number | null }>(
-    'SELECT max(version) AS version FROM schema_migrations',
-  );
-  const known = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-  if (Number(newest?.version ?? 0) > known) {
-    throw new UserError(
-      'store_too_new',
-      `the store is at schema version ${newest?.version}, written by a newer Sluice; this one knows ` +
-        `versions up to ${known}: run the newer Sluice, or open a store of this version`,
-    );
-  }
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {
       if (tx.dialect.name === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(727274)');
+      // Under the lock, so that no newer Sluice migrates between the check and this migration.
+      await refuseNewer(tx);
       const rows = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [m.version]);
       if (rows.length > 0) return false;
       for (const sql of m.statements(tx.dialect)) await tx.query(sql);
@@ -575,4 +565,18 @@ export async function migrate(db: Database): Promise<number[]> {
     if (done) applied.push(m.version);
   }
   return applied;
+}
+
+/** A store a newer Sluice has migrated holds tables and meanings this version does not know. */
+async function refuseNewer(tx: Database): Promise<void> {
+  const [newest] = await tx.query<{ version: number | null }>(
+    'SELECT max(version) AS version FROM schema_migrations',
+  );
+  const known = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  if (Number(newest?.version ?? 0) <= known) return;
+  throw new UserError(
+    'store_too_new',
+    `the store is at schema version ${newest?.version}, written by a newer Sluice; this one knows ` +
+      `versions up to ${known}: run the newer Sluice, or open a store of this version`,
+  );
 }

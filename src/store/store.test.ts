@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -242,22 +242,29 @@ describe('the DuckDB store file', () => {
     }
   });
 
-  it('is closed again when it cannot be brought up to date', async () => {
+  // The kernel's list of this process's open files (/proc) is Linux's, where CI runs.
+  it.runIf(process.platform === 'linux')('is closed again when it cannot be brought up to date', async () => {
     // A table of a migration's name already there: the first migration fails.
     const file = join(dataDir, 'sluice.duckdb');
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const other = await DuckDBInstance.create(file);
     const c = await other.connect();
     await c.run('CREATE TABLE sources (x INTEGER)');
+    // The handles this process holds on the file (as the kernel names it: the real path).
+    const real = await realpath(file);
+    const handles = async () => {
+      const held = [];
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target.startsWith(real)) held.push(target);
+      }
+      return held;
+    };
+    expect(await handles()).not.toEqual([]);
     c.closeSync();
     other.closeSync();
     await expect(openStore({ dataDir })).rejects.toThrow(/sources/);
-    const handles = [];
-    for (const fd of await readdir('/proc/self/fd')) {
-      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-      if (target.startsWith(file)) handles.push(target);
-    }
-    expect(handles).toEqual([]);
+    expect(await handles()).toEqual([]);
   });
 
   it('is refused while another process holds it, with what to do instead', async () => {

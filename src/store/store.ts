@@ -138,8 +138,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   try {
     await migrate(db);
   } catch (err) {
-    // A store that cannot be brought up to date is not left open (a DuckDB file stays locked).
-    await db.close();
+    // A store that cannot be brought up to date is not left open (a DuckDB file stays locked);
+    // the error that says why is the one reported.
+    await db.close().catch(() => {});
     throw err;
   }
   return new Store(db, options.databaseUrl ? undefined : join(options.dataDir, 'outbox'));
