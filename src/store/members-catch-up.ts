@@ -96,9 +96,8 @@ async function applyLedgerRange(tx: Database, after: number, through: number): P
   );
   // The last change of each key. DuckDB finds it in one grouping (arg_max), a third faster than
   // numbering each key's changes (450,000 changes, alone: 119-165 ms against 201-218 ms). While
-  // streaming, the catch-up holds the ledger's writes back: streaming bench, reduced, a catch-up
-  // took 577-741 ms against 891-1,135 ms, and a change's p99 latency was 435-468 ms against
-  // 698-806 ms (2 runs each).
+  // streaming, a catch-up holds the ledger's writes back for as long as it runs: streaming bench,
+  // reduced, 577-741 ms against 891-1,135 ms.
   const last =
     tx.dialect.name === 'duckdb'
       ? `SELECT segment_id, profile_id, latest.changed_at FROM (
