@@ -543,13 +543,18 @@ const MIGRATIONS: Migration[] = [
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */
 export async function migrate(db: Database): Promise<number[]> {
-  await db.query(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`,
-  );
+  // Under the lock too: two processes creating the table at once on PostgreSQL, each seeing none,
+  // would both create its row type, and one would fail.
+  await db.transaction(async (tx) => {
+    await lockMigrations(tx);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`,
+    );
+  });
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {
-      if (tx.dialect.name === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(727274)');
+      await lockMigrations(tx);
       // Under the lock, so that no newer Sluice migrates between the check and this migration.
       await refuseNewer(tx);
       const rows = await tx.query('SELECT version FROM schema_migrations WHERE version = $1', [m.version]);
@@ -565,6 +570,14 @@ export async function migrate(db: Database): Promise<number[]> {
     if (done) applied.push(m.version);
   }
   return applied;
+}
+
+/**
+ * On PostgreSQL, one process at a time migrates (until `tx` ends); a DuckDB file has one process.
+ * The same lock guards creating the store's schema (`PostgresDatabase.open`).
+ */
+export async function lockMigrations(tx: Database): Promise<void> {
+  if (tx.dialect.name === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(727274)');
 }
 
 /** A store a newer Sluice has migrated holds tables and meanings this version does not know. */

@@ -12,6 +12,7 @@ import {
   type StoreLock,
 } from './database.js';
 import { postgresDialect } from './dialect.js';
+import { lockMigrations } from './migrations.js';
 import { storableText } from './storable-text.js';
 
 // BIGINT (count(*), sequences) as number: our counters stay far below 2^53.
@@ -43,9 +44,20 @@ export class PostgresDatabase implements Database {
     });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});
-    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    else await pool.query('SELECT 1');
-    return new PostgresDatabase(pool, pool);
+    const db = new PostgresDatabase(pool, pool);
+    try {
+      if (schema) {
+        // Two processes creating the schema at once would both create it, and one would fail.
+        await db.transaction(async (tx) => {
+          await lockMigrations(tx);
+          await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        });
+      } else await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    return db;
   }
 
   async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {

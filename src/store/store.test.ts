@@ -56,6 +56,29 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(await applied()).toEqual(before);
   });
 
+  it.runIf(engine === 'postgres')('opens a new schema from several processes at once', async () => {
+    // Each open is its own pool, as another process's would be; a few rounds, as it is a race.
+    for (let round = 0; round < 3; round++) {
+      const location = { ...t.location, schema: `${t.location.schema}_at_once_${round}` };
+      const opened = await Promise.allSettled([
+        openStore(location),
+        openStore(location),
+        openStore(location),
+      ]);
+      const stores = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      try {
+        expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual([
+          'opened',
+          'opened',
+          'opened',
+        ]);
+      } finally {
+        await stores[0]?.db.query(`DROP SCHEMA IF EXISTS "${location.schema}" CASCADE`);
+        for (const s of stores) await s.close();
+      }
+    }
+  });
+
   // A segment evaluation's estimates are absurd (10^32 rows), so PostgreSQL's JIT would compile
   // for minutes what runs in seconds; every session of the pool, inside a transaction or not.
   it.runIf(engine === 'postgres')('runs its PostgreSQL sessions without JIT', async () => {
