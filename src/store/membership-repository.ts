@@ -383,9 +383,10 @@ async function applyOwnChanges(tx: Database, first: number): Promise<void> {
 /**
  * The changes as text for one INSERT statement: a line per change (segment, profile, `t` or `f`,
  * the number of its time in `times`, the reason as JSON or else the seq of the event that caused
- * it), and the times, comma-separated, one for each run of changes at the same time. The engine splits them on its own threads: on
- * DuckDB the appender would convert and write every cell on the event loop's thread, about 6 us
- * per change. Undefined when an id is not plain text (the appender's rows are used instead).
+ * it), and the times, comma-separated, one for each run of changes at the same time. The engine
+ * splits them on its own threads: on DuckDB the appender would convert and write every cell on
+ * the event loop's thread, about 6 us per change. Undefined when an id is not plain text (the
+ * appender's rows are used instead).
  */
 function ledgerText(changes: readonly LedgerChange[]): { changes: string; times: string } | undefined {
   const lines: string[] = new Array(changes.length);
