@@ -15,11 +15,12 @@ ev AS MATERIALIZED (
   LEFT JOIN anonymous_keys ep_anon ON ep_anon.value = CASE WHEN ep_user.pk IS NULL THEN e.anonymous_id END
   WHERE COALESCE(ep_user.pk, ep_anon.pk) IS NOT NULL
 ),
+ev_1 AS MATERIALIZED (SELECT * FROM ev WHERE event_code = 1),
 sequence_0 AS (
   SELECT DISTINCT x.pk FROM (
     SELECT a.pk, a.timestamp, b.timestamp AS next_at
     FROM (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 2 AND ev.timestamp > $6) a
-    ASOF JOIN (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 1 AND coalesce((CASE WHEN regexp_full_match(ev.property_0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(ev.property_0 AS DOUBLE) END) > 0, false)) b
+    ASOF JOIN (SELECT ev.pk, ev.timestamp FROM ev_1 ev WHERE ev.event_code = 1 AND coalesce((CASE WHEN regexp_full_match(ev.property_0, '\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,2})?\s*') THEN TRY_CAST(ev.property_0 AS DOUBLE) END) > 0, false)) b
       ON b.pk = a.pk AND b.timestamp >= a.timestamp
   ) x
   WHERE x.next_at <= x.timestamp + INTERVAL '7200 seconds'
@@ -28,7 +29,7 @@ sequence_1 AS (
   SELECT DISTINCT x.pk FROM (
     SELECT a.pk, a.timestamp, b.timestamp AS next_at
     FROM (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 0 AND ev.timestamp <= $7) a
-    ASOF LEFT JOIN (SELECT ev.pk, ev.timestamp FROM ev WHERE ev.event_code = 1) b
+    ASOF LEFT JOIN (SELECT ev.pk, ev.timestamp FROM ev_1 ev WHERE ev.event_code = 1) b
       ON b.pk = a.pk AND b.timestamp >= a.timestamp
   ) x
   WHERE (x.next_at IS NULL OR x.next_at > x.timestamp + INTERVAL '86400 seconds')
