@@ -20,11 +20,15 @@ sequence_1 AS (
       WHERE b.pk = a.pk AND b.event = $9
         AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL '86400 seconds' AND b.seq <> a.seq)
 ),
+sequences AS (
+  SELECT pk, bool_or(i = 0) AS q0, bool_or(i = 1) AS q1
+  FROM (SELECT pk, 0 AS i FROM sequence_0
+    UNION ALL SELECT pk, 1 AS i FROM sequence_1) s GROUP BY pk
+),
 features AS (
-  SELECT p.pk, p.profile_id, (q0.pk IS NOT NULL) AS q0, (q1.pk IS NOT NULL) AS q1
+  SELECT p.pk, p.profile_id, coalesce(sq.q0, false) AS q0, coalesce(sq.q1, false) AS q1
   FROM (SELECT DISTINCT profile_id AS pk, profile_id FROM identifiers) p
-  LEFT JOIN sequence_0 q0 ON q0.pk = p.pk
-  LEFT JOIN sequence_1 q1 ON q1.pk = p.pk
+  LEFT JOIN sequences sq ON sq.pk = p.pk
 )
 SELECT profile_id, (q0 OR q1) AS s0
 FROM features
