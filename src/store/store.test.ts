@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StoredEvent, UserError } from '../core/index.js';
 import { ENGINES, openTestStore, type TestStore } from '../test-support/engines.js';
-import { migrate, openStore, type Store } from './index.js';
+import { migrate, openStore, type SqlValue, type Store } from './index.js';
 
 function event(overrides: Partial<StoredEvent> = {}): StoredEvent {
   return {
@@ -110,6 +110,44 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(rows[0]!.anonymousId).toBe('a1');
     expect((await t.store.events.query({ limit: 10, type: 'page' })).length).toBe(1);
     expect((await t.store.events.query({ limit: 10, userId: 'u1' })).length).toBe(1);
+  });
+
+  it('writes every kind of value exactly through the bulk path, in small writes and large ones', async () => {
+    const json = t.store.db.dialect.jsonType;
+    await t.store.db.query(
+      `CREATE TABLE bulk_values (k BIGINT, t VARCHAR, n DOUBLE PRECISION, b BOOLEAN, ts TIMESTAMPTZ, j ${json})`,
+    );
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const values: SqlValue[][] = [
+      [1, 'plain', 2.5, true, at, '{"a":[1,"x\\ty"]}'],
+      [2, '', -0.5, false, null, null],
+      [3, null, 1e-7, null, at, '"text"'],
+      // Written by the appender even in a small write: the text form cannot carry them.
+      [4, 'a\tb', 0, true, at, '{}'],
+      [5, 'line\nbreak', 2 ** 53 - 1, false, at, '[]'],
+      [6, '\\N', null, true, at, 'null'],
+      [9_007_199_254_740_991, 'ünïcödé \\ "quoted"', -1e300, false, at, '{"k":"v"}'],
+    ];
+    const read = async () =>
+      (
+        await t.store.db.query<Record<string, unknown>>(
+          `SELECT k, t, n, b, ts, CAST(j AS ${engine === 'postgres' ? 'TEXT' : 'VARCHAR'}) AS j FROM bulk_values ORDER BY k`,
+        )
+      ).map((r) => [r.k, r.t, r.n, r.b, r.ts, r.j === null ? null : JSON.parse(String(r.j))]);
+    const expected = values.map((v) => [...v.slice(0, 5), v[5] === null ? null : JSON.parse(String(v[5]))]);
+    // Without the rows the text form cannot carry, then with them (the whole write falls back).
+    await t.store.db.bulkInsert('bulk_values', ['k', 't', 'n', 'b', 'ts', 'j'], values.slice(0, 3));
+    expect(await read()).toEqual(expected.slice(0, 3));
+    await t.store.db.bulkInsert('bulk_values', ['k', 't', 'n', 'b', 'ts', 'j'], values.slice(3));
+    expect(await read()).toEqual(expected);
+    // A large write (an import's) takes the same values.
+    await t.store.db.query('DELETE FROM bulk_values');
+    const many = Array.from({ length: 6_000 }, (_, i) => values[i % 3]!);
+    await t.store.db.bulkInsert('bulk_values', ['k', 't', 'n', 'b', 'ts', 'j'], many);
+    const [counts] = await t.store.db.query<{ n: number; empty: number; nulls: number }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE t = '') AS empty, count(*) FILTER (WHERE t IS NULL) AS nulls FROM bulk_values`,
+    );
+    expect(counts).toEqual({ n: 6_000, empty: 2_000, nulls: 2_000 });
   });
 
   it('commits concurrent appends in the order of their numbers: no reader sees a later row before an earlier', async () => {
