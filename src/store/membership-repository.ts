@@ -140,6 +140,9 @@ export class MembershipRepository {
         const n = result.params.length;
         // The result is compared with the members where it is computed (a materialized CTE) and the
         // changes go straight to the ledger: each copy of millions of memberships costs seconds.
+        // One full join finds the entries and the exits together: two anti-joins built a hash table
+        // of millions each (DuckDB, 8.3M members against a result that differs by 0.2%: 2.2-2.4 s
+        // against 4.6-5.6 s).
         // Numbered in the order (entered, segment_id, profile_id), as one window over all of it
         // would: each (entered, segment_id) group starts after the groups before it, and is sorted
         // on its own (a sort per group runs in parallel; one over millions of rows does not).
@@ -148,12 +151,12 @@ export class MembershipRepository {
             `INSERT INTO ${into} (${LEDGER_COLUMNS.join(', ')})
              WITH r AS MATERIALIZED (${result.sql}),
              d AS MATERIALIZED (
-               SELECT r.segment_id, r.profile_id, true AS entered FROM r
-               WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = r.segment_id AND m.profile_id = r.profile_id)
-               UNION ALL
-               SELECT m.segment_id, m.profile_id, false FROM segment_members m
-               WHERE m.segment_id IN (${placeholders(segmentIds.length, n + 4)})
-                 AND NOT EXISTS (SELECT 1 FROM r WHERE r.segment_id = m.segment_id AND r.profile_id = m.profile_id)
+               SELECT coalesce(r.segment_id, m.segment_id) AS segment_id, coalesce(r.profile_id, m.profile_id) AS profile_id,
+                 m.profile_id IS NULL AS entered
+               FROM r FULL JOIN (
+                 SELECT segment_id, profile_id FROM segment_members WHERE segment_id IN (${placeholders(segmentIds.length, n + 4)})
+               ) m ON m.segment_id = r.segment_id AND m.profile_id = r.profile_id
+               WHERE r.profile_id IS NULL OR m.profile_id IS NULL
              ),
              g AS (
                SELECT entered, segment_id, CAST(sum(count(*)) OVER (ORDER BY entered, segment_id) - count(*) AS BIGINT) AS before
