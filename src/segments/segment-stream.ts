@@ -265,8 +265,11 @@ export class SegmentStream {
         let i = 0;
         while (i < this.buffer.length && this.buffer[i]!.seq <= through) {
           const e = this.buffer[i++]!;
-          const profileId = this.identity.profileOfEvent(e.userId, e.anonymousId);
-          if (profileId) apply(profileId, e);
+          // Most were evaluated on arrival: skipped without looking up their profile.
+          if (!this.early.delete(e.seq)) {
+            const profileId = this.identity.profileOfEvent(e.userId, e.anonymousId);
+            if (profileId) apply(profileId, e);
+          }
           if (i % 64 === 0 && performance.now() - sliceStart > SLICE_MS) break;
         }
         this.cursor = this.buffer[i - 1]!.seq;
