@@ -119,10 +119,10 @@ export class DuckDBDatabase implements Database {
     // skipConflicts needs nothing here: DuckDB tables carry no unique index on bulk-written data.
     if (rows.length === 0) return;
     // In a transaction: the commit (the write to the log, a checkpoint now and then) runs on
-    // DuckDB's threads, not the event loop's. The appender's flush still runs on the event loop,
-    // and waits there while a checkpoint writes the table (asleep on DuckDB's lock: 0.4-1.5 s for
-    // 71 to 700 rows at 10,000 events/s, measured with DuckDB's 122,880-row groups; shorter with
-    // `ROW_GROUP_SIZE`).
+    // DuckDB's threads, not the event loop's. So do small writes (see `TEXT_ROWS`); a large one's
+    // appender flush runs on the event loop, and waits there while a checkpoint writes the table
+    // (asleep on DuckDB's lock: 0.4-1.5 s for 71 to 700 rows at 10,000 events/s, measured with
+    // DuckDB's 122,880-row groups; shorter with `ROW_GROUP_SIZE`).
     await this.transaction((tx) => tx.bulkInsert(table, columns, rows));
   }
 
