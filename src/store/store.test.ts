@@ -139,7 +139,8 @@ describe.each(ENGINES)('store on %s', (engine) => {
         )
       ).map((r) => [r.k, r.t, r.n, r.b, r.ts, r.j === null ? null : JSON.parse(String(r.j))]);
     const expected = values.map((v) => [...v.slice(0, 5), v[5] === null ? null : JSON.parse(String(v[5]))]);
-    // Without the rows the text form cannot carry, then with them (the whole write falls back).
+    // First the values the text form carries; then the others, in writes of their own (a write
+    // holding one of them goes through the appender whole).
     await t.store.db.bulkInsert('bulk_values', ['k', 't', 'n', 'b', 'ts', 'j'], values.slice(0, 4));
     expect(await read()).toEqual(expected.slice(0, 4));
     await t.store.db.bulkInsert('bulk_values', ['k', 't', 'n', 'b', 'ts', 'j'], values.slice(4, 7));
