@@ -385,7 +385,7 @@ async function appendRows(
 const CHUNK_ROWS = 2048;
 
 /**
- * Most rows written as text instead of through the appender. The appender converts and writes
+ * The largest write, in rows, made as text instead of through the appender. The appender converts and writes
  * every cell on the event loop's thread, and its flush waits there while a checkpoint holds the
  * table: at 10,000 events/s it took 14% of the event loop (streaming bench, reduced). As text,
  * the event loop only joins the cells. Larger writes (imports) keep the appender, which costs

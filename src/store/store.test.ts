@@ -135,7 +135,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
     const read = async () =>
       (
         await t.store.db.query<Record<string, unknown>>(
-          `SELECT k, t, n, b, ts, CAST(j AS ${engine === 'postgres' ? 'TEXT' : 'VARCHAR'}) AS j FROM bulk_values ORDER BY k`,
+          `SELECT k, t, n, b, ts, CAST(j AS ${duck ? 'VARCHAR' : 'TEXT'}) AS j FROM bulk_values ORDER BY k`,
         )
       ).map((r) => [r.k, r.t, r.n, r.b, r.ts, r.j === null ? null : JSON.parse(String(r.j))]);
     const expected = values.map((v) => [...v.slice(0, 5), v[5] === null ? null : JSON.parse(String(v[5]))]);
