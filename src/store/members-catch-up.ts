@@ -86,12 +86,14 @@ export async function markApplied(tx: Database, seq: number): Promise<void> {
  * include changes that were already applied (a batch evaluation applies its own at once).
  */
 async function applyLedgerRange(tx: Database, after: number, through: number): Promise<void> {
-  // The profiles first: one column narrows the members to a few before the pairs are compared.
+  // One join with the changed keys. Narrowing by profile first (a semi-join on one column, then
+  // the pairs) cost DuckDB a second pass (2 million members against 610,000 changes, alone:
+  // 180-186 ms against 304-343 ms; 2,000 changes: 66 ms against 75-102 ms). In the streaming
+  // bench, a catch-up of 615,000 changes held the pipeline 1.3-1.7 s against 3.0 s.
   await tx.query(
     `DELETE FROM segment_members
-     WHERE profile_id IN (SELECT profile_id FROM segment_changes WHERE seq > $1 AND seq <= $2)
-       AND EXISTS (SELECT 1 FROM segment_changes c WHERE c.seq > $1 AND c.seq <= $2
-         AND c.segment_id = segment_members.segment_id AND c.profile_id = segment_members.profile_id)`,
+     USING (SELECT DISTINCT segment_id, profile_id FROM segment_changes WHERE seq > $1 AND seq <= $2) c
+     WHERE c.segment_id = segment_members.segment_id AND c.profile_id = segment_members.profile_id`,
     [after, through],
   );
   // The last change of each key. DuckDB finds it in one grouping (arg_max), a third faster than
