@@ -64,6 +64,9 @@ describe('consent values', () => {
           consent_sms: 'no',
           consent_sms_at: 'last week',
           consent_advertising: null,
+          // A time, but past what the engines store.
+          consent_push: 'yes',
+          consent_push_at: '+010000-01-01T00:00:00Z',
           first_name: 'Ann',
         },
         received,
@@ -71,6 +74,7 @@ describe('consent values', () => {
     ).toEqual([
       { purpose: 'email', granted: true, statedAt: new Date('2026-02-01T08:00:00Z'), dated: true },
       { purpose: 'sms', granted: false, statedAt: received, dated: false },
+      { purpose: 'push', granted: true, statedAt: received, dated: false },
     ]);
   });
 });

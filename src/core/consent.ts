@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StoredEvent } from './event-schema.js';
+import { isStorableTime } from './storable-time.js';
 
 /**
  * A consent purpose (or channel): `email`, `sms`, `advertising`, ... Free-form, lowercase; what a
@@ -106,9 +107,13 @@ function put(out: Map<string, boolean>, key: string, value: unknown): void {
   if (granted !== undefined && PURPOSE.test(purpose)) out.set(purpose, granted);
 }
 
+/** A time both engines store (see `isStorableTime`), else undefined: the statement is undated. */
 function timeOf(value: unknown): Date | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const at = new Date(value);
-  return Number.isNaN(at.getTime()) ? undefined : at;
+  const at =
+    value instanceof Date
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? new Date(value)
+        : undefined;
+  return at !== undefined && isStorableTime(at.getTime()) ? at : undefined;
 }

@@ -61,4 +61,5 @@ export {
   type Source,
   type SourceKind,
 } from './source-schema.js';
+export { isStorableTime } from './storable-time.js';
 export { parseOrThrow, toIssues } from './validation.js';

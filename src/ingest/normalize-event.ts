@@ -4,6 +4,7 @@ import {
   type EventType,
   eventSchemas,
   type Issue,
+  isStorableTime,
   type StoredEvent,
   toIssues,
 } from '../core/index.js';
@@ -140,23 +141,15 @@ function resolveTimes(e: Record<string, unknown>, envelopeSentAt: unknown, recei
   // The client's clock may be off; the offset between its sentAt and our receivedAt corrects it.
   if (clientTime && sent)
     timestamp = new Date(receivedAt.getTime() - (sent.getTime() - clientTime.getTime()));
-  if (!inStorableRange(timestamp.getTime()))
+  if (!isStorableTime(timestamp.getTime()))
     return { issue: 'sentAt corrects the timestamp to outside years 0001-9999', field: 'sentAt' };
   return { timestamp, original: clientTime, sentAt: sent };
-}
-
-// Years 0001-9999: what both engines store. Beyond them a date would fail the whole group commit.
-const MIN_TIME = Date.parse('0001-01-01T00:00:00.000Z');
-const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
-
-function inStorableRange(ms: number): boolean {
-  return ms >= MIN_TIME && ms <= MAX_TIME;
 }
 
 function parseTime(v: unknown): Date | null | 'invalid' {
   if (v === undefined || v === null || v === '') return null;
   const d = new Date(v as string | number);
-  return inStorableRange(d.getTime()) ? d : 'invalid';
+  return isStorableTime(d.getTime()) ? d : 'invalid';
 }
 
 function mergeContext(envelope: unknown, own: unknown): Record<string, unknown> {
