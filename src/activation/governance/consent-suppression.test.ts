@@ -155,38 +155,28 @@ describe.each(ENGINES)('consent on %s', (engine) => {
     });
   });
 
-  it('dates a record’s consent by its receipt when consent_<purpose>_at is a time no engine stores', async () => {
-    const ids = (n: number) => ({ customer_id: [`C${n}`] });
-    // Both parse as times in JavaScript; PostgreSQL refuses the first, and neither engine keeps year 0.
-    await record(
-      t.store,
-      crm,
-      'CRM-1',
-      ids(1),
-      { consent_email: 'yes', consent_email_at: '+010000-01-01T00:00:00Z' },
-      at(1),
-    );
-    await record(
-      t.store,
-      crm,
-      'CRM-2',
-      ids(2),
-      { consent_email: 'no', consent_email_at: '0000-06-01T00:00:00Z' },
-      at(2),
-    );
-    await record(
-      t.store,
-      crm,
-      'CRM-3',
-      ids(3),
-      { consent_email: 'yes', consent_email_at: at(3, 5).toISOString() },
-      at(4),
-    );
+  it('dates a record’s consent by its receipt when consent_<purpose>_at is outside the years 0001-9999', async () => {
+    // Each a time to JavaScript. PostgreSQL refuses a year past 9999 (and failed the whole write);
+    // year 0 is outside what events may carry too.
+    const cases = [
+      { granted: true, statedAt: '+010000-01-01T00:00:00Z', received: at(1), expected: at(1) },
+      { granted: false, statedAt: '0000-06-01T00:00:00Z', received: at(2), expected: at(2) },
+      { granted: true, statedAt: at(3, 5).toISOString(), received: at(4), expected: at(3, 5) },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const attributes = { consent_email: c.granted, consent_email_at: c.statedAt };
+      await record(t.store, crm, `CRM-${i}`, { customer_id: [`C${i}`] }, attributes, c.received);
+    }
     await identity.catchUp();
-    const of = async (n: number) => (await consent.ofProfile(await profileOf('customer_id', `C${n}`))).email;
-    expect(await of(1)).toEqual({ granted: true, at: at(1), source: 'crm', via: 'record' });
-    expect(await of(2)).toEqual({ granted: false, at: at(2), source: 'crm', via: 'record' });
-    expect(await of(3)).toEqual({ granted: true, at: at(3, 5), source: 'crm', via: 'record' });
+    for (const [i, c] of cases.entries()) {
+      const profile = await profileOf('customer_id', `C${i}`);
+      expect((await consent.ofProfile(profile)).email, c.statedAt).toEqual({
+        granted: c.granted,
+        at: c.expected,
+        source: 'crm',
+        via: 'record',
+      });
+    }
   });
 
   it('follows merges: two profiles’ statements decide together once an identifier joins them', async () => {
