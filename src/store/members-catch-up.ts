@@ -89,7 +89,7 @@ async function applyLedgerRange(tx: Database, after: number, through: number): P
   // One join with the changed keys. Narrowing by profile first (a semi-join on one column, then
   // the pairs) cost DuckDB a second pass (2 million members against 610,000 changes, alone:
   // 180-186 ms against 304-343 ms; 2,000 changes: 66 ms against 75-102 ms). In the streaming
-  // bench, a catch-up of 615,000 changes held the pipeline 1.3-1.7 s against 3.0 s.
+  // bench, under load, a catch-up of about 615,000 changes took 1.4-1.5 s against 2.1-3.1 s.
   await tx.query(
     `DELETE FROM segment_members
      USING (SELECT DISTINCT segment_id, profile_id FROM segment_changes WHERE seq > $1 AND seq <= $2) c
