@@ -109,11 +109,6 @@ function put(out: Map<string, boolean>, key: string, value: unknown): void {
 
 /** A time both engines store (see `isStorableTime`), else undefined: the statement is undated. */
 function timeOf(value: unknown): Date | undefined {
-  const at =
-    value instanceof Date
-      ? value
-      : typeof value === 'string' && value.trim() !== ''
-        ? new Date(value)
-        : undefined;
-  return at !== undefined && isStorableTime(at.getTime()) ? at : undefined;
+  const at = typeof value === 'string' && value.trim() !== '' ? new Date(value) : value;
+  return at instanceof Date && isStorableTime(at.getTime()) ? at : undefined;
 }

@@ -6,7 +6,7 @@ import {
   DuckDBTypeId,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { UserError } from '../core/index.js';
+import { isStorableTime, UserError } from '../core/index.js';
 import {
   countFrom,
   type Database,
@@ -421,8 +421,7 @@ function rowsAsText(rows: readonly SqlValue[][], width: number): string | undefi
       else if (typeof v === 'boolean') cells[i] = v ? 'true' : 'false';
       else if (v instanceof Date) {
         // Past year 9999 the ISO form starts with `+`, which DuckDB does not read.
-        const year = v.getUTCFullYear();
-        if (!(year >= 1 && year <= 9999)) return undefined;
+        if (!isStorableTime(v.getTime())) return undefined;
         cells[i] = v.toISOString();
       } else return undefined;
     }
