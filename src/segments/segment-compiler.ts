@@ -195,7 +195,7 @@ export class DefaultSegmentCompiler {
       const table = source === 'attribute' ? 'profile_attributes' : 'profile_traits';
       const alias = source === 'attribute' ? 'av' : 'tv';
       const pivots = wanted.map(
-        (v) => `${this.jsonScalarText(`max(CASE WHEN name = ${p.add(v.name)} THEN value END)`)} AS v${v.i}`,
+        (v) => `${this.jsonScalarText(`max(value) FILTER (WHERE name = ${p.add(v.name)})`)} AS v${v.i}`,
       );
       ctes.push(`${alias}_values AS (
   SELECT profile_id, ${pivots.join(',\n    ')}

@@ -2,17 +2,17 @@ WITH profile_keys AS MATERIALIZED (
   SELECT profile_id, CAST(row_number() OVER () AS INTEGER) AS pk FROM (SELECT DISTINCT profile_id FROM identifiers) d
 ),
 av_values AS (
-  SELECT profile_id, json_extract_string(max(CASE WHEN name = $1 THEN value END), '$') AS v0,
-    json_extract_string(max(CASE WHEN name = $2 THEN value END), '$') AS v1,
-    json_extract_string(max(CASE WHEN name = $3 THEN value END), '$') AS v2,
-    json_extract_string(max(CASE WHEN name = $4 THEN value END), '$') AS v3,
-    json_extract_string(max(CASE WHEN name = $5 THEN value END), '$') AS v6,
-    json_extract_string(max(CASE WHEN name = $6 THEN value END), '$') AS v7
+  SELECT profile_id, json_extract_string(max(value) FILTER (WHERE name = $1), '$') AS v0,
+    json_extract_string(max(value) FILTER (WHERE name = $2), '$') AS v1,
+    json_extract_string(max(value) FILTER (WHERE name = $3), '$') AS v2,
+    json_extract_string(max(value) FILTER (WHERE name = $4), '$') AS v3,
+    json_extract_string(max(value) FILTER (WHERE name = $5), '$') AS v6,
+    json_extract_string(max(value) FILTER (WHERE name = $6), '$') AS v7
   FROM profile_attributes GROUP BY profile_id
 ),
 tv_values AS (
-  SELECT profile_id, json_extract_string(max(CASE WHEN name = $7 THEN value END), '$') AS v4,
-    json_extract_string(max(CASE WHEN name = $8 THEN value END), '$') AS v5
+  SELECT profile_id, json_extract_string(max(value) FILTER (WHERE name = $7), '$') AS v4,
+    json_extract_string(max(value) FILTER (WHERE name = $8), '$') AS v5
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (

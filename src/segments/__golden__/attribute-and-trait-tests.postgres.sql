@@ -1,15 +1,15 @@
 WITH av_values AS (
-  SELECT profile_id, ((max(CASE WHEN name = $1 THEN value END))::jsonb #>> '{}') AS v0,
-    ((max(CASE WHEN name = $2 THEN value END))::jsonb #>> '{}') AS v1,
-    ((max(CASE WHEN name = $3 THEN value END))::jsonb #>> '{}') AS v2,
-    ((max(CASE WHEN name = $4 THEN value END))::jsonb #>> '{}') AS v3,
-    ((max(CASE WHEN name = $5 THEN value END))::jsonb #>> '{}') AS v6,
-    ((max(CASE WHEN name = $6 THEN value END))::jsonb #>> '{}') AS v7
+  SELECT profile_id, ((max(value) FILTER (WHERE name = $1))::jsonb #>> '{}') AS v0,
+    ((max(value) FILTER (WHERE name = $2))::jsonb #>> '{}') AS v1,
+    ((max(value) FILTER (WHERE name = $3))::jsonb #>> '{}') AS v2,
+    ((max(value) FILTER (WHERE name = $4))::jsonb #>> '{}') AS v3,
+    ((max(value) FILTER (WHERE name = $5))::jsonb #>> '{}') AS v6,
+    ((max(value) FILTER (WHERE name = $6))::jsonb #>> '{}') AS v7
   FROM profile_attributes GROUP BY profile_id
 ),
 tv_values AS (
-  SELECT profile_id, ((max(CASE WHEN name = $7 THEN value END))::jsonb #>> '{}') AS v4,
-    ((max(CASE WHEN name = $8 THEN value END))::jsonb #>> '{}') AS v5
+  SELECT profile_id, ((max(value) FILTER (WHERE name = $7))::jsonb #>> '{}') AS v4,
+    ((max(value) FILTER (WHERE name = $8))::jsonb #>> '{}') AS v5
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (

@@ -20,7 +20,7 @@ event_features_0 AS (
   FROM ev WHERE ev.event_code = 0 GROUP BY pk
 ),
 tv_values AS (
-  SELECT profile_id, json_extract_string(max(CASE WHEN name = $5 THEN value END), '$') AS v0
+  SELECT profile_id, json_extract_string(max(value) FILTER (WHERE name = $5), '$') AS v0
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (

@@ -9,7 +9,7 @@ event_features_0 AS (
   FROM ev WHERE ev.event = $3 GROUP BY pk
 ),
 tv_values AS (
-  SELECT profile_id, ((max(CASE WHEN name = $4 THEN value END))::jsonb #>> '{}') AS v0
+  SELECT profile_id, ((max(value) FILTER (WHERE name = $4))::jsonb #>> '{}') AS v0
   FROM profile_traits GROUP BY profile_id
 ),
 features AS (
