@@ -131,7 +131,7 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect((await m.members('s1', 10)).map((r) => r.profileId)).toEqual(['p1', 'p3']);
   });
 
-  it('numbers a batch evaluation exits first, then by segment and profile, and leaves no gap after it or after a failed one', async () => {
+  it('numbers a batch evaluation exits first, then by segment, and leaves no gap after it or after a failed one', async () => {
     const m = t.store.memberships;
     await m.record(
       [change('s1', 'p1', true, 0), change('s2', 'p9', true, 0), change('s2', 'p8', true, 0)],
@@ -160,12 +160,23 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     const ledger = [...(await m.changes('s1', 3, 10)), ...(await m.changes('s2', 3, 10))].sort(
       (a, b) => a.seq - b.seq,
     );
-    expect(ledger.map((c) => [c.seq, c.segmentId, c.profileId, c.entered, c.mode])).toEqual([
-      [4, 's2', 'p8', false, 'batch'],
-      [5, 's2', 'p9', false, 'batch'],
-      [6, 's1', 'p2', true, 'batch'],
-      [7, 's2', 'p1', true, 'batch'],
-      [8, 's2', 'p3', true, 'batch'],
+    // Within a group the profiles take its numbers in no set order.
+    expect(ledger.map((c) => [c.seq, c.segmentId, c.entered, c.mode])).toEqual([
+      [4, 's2', false, 'batch'],
+      [5, 's2', false, 'batch'],
+      [6, 's1', true, 'batch'],
+      [7, 's2', true, 'batch'],
+      [8, 's2', true, 'batch'],
+    ]);
+    const profilesOf = (seqs: number[]) =>
+      ledger
+        .filter((c) => seqs.includes(c.seq))
+        .map((c) => c.profileId)
+        .sort();
+    expect([profilesOf([4, 5]), profilesOf([6]), profilesOf([7, 8])]).toEqual([
+      ['p8', 'p9'],
+      ['p2'],
+      ['p1', 'p3'],
     ]);
     expect((await m.members('s2', 10)).map((r) => [r.profileId, r.since])).toEqual([
       ['p1', at],
