@@ -66,8 +66,9 @@ export class DuckDBDatabase implements Database {
       // jemalloc's background threads give memory back instead of the thread that freed it. The
       // segments bench's first batch evaluation (1M profiles, 50M events) on a reopened store, four
       // interleaved pairs of runs: 58.7-71.2 s (median 59.1) against 60.1-82.0 s (median 69.9);
-      // writing its 8.3M new members, 5.3-6.3 s against 6.3-10.1 s. In the bench's own process
-      // the 50M events were generated in 99.8 s against 115-131 s; streaming was unchanged.
+      // writing its 8.3M new members, 5.3-6.3 s against 6.3-10.1 s. The whole bench, three runs
+      // each: first evaluation 53.2-67.3 s against 61.1-68.6 s, the 50M events generated in
+      // 99.8-106.1 s against 115-131 s; streaming was unchanged.
       allocator_background_threads: 'true',
       // Spills go next to the file, as when DuckDB opens the file itself (not to the working directory).
       ...(inMemory ? {} : { temp_directory: `${path}.tmp` }),
