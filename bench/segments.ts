@@ -133,6 +133,8 @@ function streamingMetrics(r: StreamingResult): Record<string, number> {
     stream_p50_ms: round(r.p50, 1),
     stream_p99_ms: round(r.p99, 1),
     stream_max_ms: round(r.max, 1),
+    stream_p99_known_profile_ms: round(r.p99KnownProfile, 1),
+    stream_p99_new_visitor_ms: round(r.p99NewVisitor, 1),
     stream_drain_s: round(r.drainSeconds),
     stream_cpu_us_per_event: Math.round(r.cpuMicrosPerEvent),
     stream_loop_delay_p99_ms: round(r.loopDelayP99, 1),

@@ -210,6 +210,9 @@ export async function generateIdentifies(
   );
 }
 
+/** How a new visitor's anonymous id starts. */
+const NEW_VISITOR = 'new-';
+
 /** Makes live track events of the same shapes, for users `0..profiles-1` and some new visitors. */
 export class LiveEvents {
   private n = 0;
@@ -219,6 +222,11 @@ export class LiveEvents {
     private readonly sourceId: string,
     private readonly profiles: number,
   ) {}
+
+  /** Whether `next` made `e` for a visitor never seen before (3% of events, each its own visitor). */
+  static isNewVisitor(e: StoredEvent): boolean {
+    return e.anonymousId?.startsWith(NEW_VISITOR) === true;
+  }
 
   next(at: Date): StoredEvent {
     const i = this.n++;
@@ -245,7 +253,7 @@ export class LiveEvents {
         messageId: `live-${i}`,
         // 3% are visitors never seen before (a new anonymous profile each).
         userId: known && r() < 0.85 ? `u${u}` : null,
-        anonymousId: known ? `a${u}` : `new-${i}`,
+        anonymousId: known ? `a${u}` : `${NEW_VISITOR}${i}`,
         event,
         timestamp: at,
         receivedAt: at,

@@ -49,6 +49,10 @@ export interface StreamingResult {
   p50: number;
   p99: number;
   max: number;
+  /** The p99 of changes caused by events of profiles already stitched (evaluated on arrival). */
+  p99KnownProfile: number;
+  /** The p99 of changes caused by a new visitor's events, which wait for identity's pass. */
+  p99NewVisitor: number;
   /** How long after the last event was handed over everything was in the ledger. */
   drainSeconds: number;
   /**
@@ -178,7 +182,7 @@ async function streamOn(store: Store): Promise<StreamingResult> {
         const measured = sent >= warmupEvents;
         for (const end = Math.min(due, sent + PER_REQUEST); sent < end; sent++) {
           const e = live.next(at);
-          clock.scheduled(e.messageId, driveStart + (sent * 1000) / RATE);
+          clock.scheduled(e.messageId, driveStart + (sent * 1000) / RATE, LiveEvents.isNewVisitor(e));
           request.push(e);
         }
         submissions.push(
@@ -209,6 +213,8 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   await identity.close();
 
   const latency = clock.quantiles('total');
+  const known = clock.quantiles('known');
+  const newVisitor = clock.quantiles('newVisitor');
   // Events stored per second after the warm-up, until the last of them was acknowledged.
   const eventsPerS = ((total - warmupEvents - refusedMeasured) * 1000) / (driveEnd - measureFrom);
   const eventChanges = counts.get('event') ?? 0;
@@ -216,7 +222,7 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   console.log(
     `streaming: ${total.toLocaleString('en-US')} events offered at ${RATE.toLocaleString('en-US')}/s, ${refused.toLocaleString('en-US')} refused as overload; ` +
       `${Math.round(eventsPerS).toLocaleString('en-US')} events/s stored over ${SECONDS} s after ${WARMUP_SECONDS} s of warm-up; ${eventChanges.toLocaleString('en-US')} changes caused by events ` +
-      `(${clock.count.toLocaleString('en-US')} measured), ${otherChanges.toLocaleString('en-US')} others ` +
+      `(${clock.count().toLocaleString('en-US')} measured), ${otherChanges.toLocaleString('en-US')} others ` +
       `(${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}); drained ${drainSeconds.toFixed(2)} s after the last event; ` +
       `this process used ${cpuSeconds.toFixed(1)} CPU-s over the ${((driveEnd - driveStart) / 1000).toFixed(1)} s of traffic ` +
       `(${Math.round(cpuMicrosPerEvent)} µs per event, ${store.db.dialect.name}); ` +
@@ -224,8 +230,12 @@ async function streamOn(store: Store): Promise<StreamingResult> {
   );
   for (const stage of STAGES) {
     const q = clock.quantiles(stage);
+    const changes =
+      stage === 'known' || stage === 'newVisitor'
+        ? ` (${clock.count(stage).toLocaleString('en-US')} changes)`
+        : '';
     console.log(
-      `  ${STAGE_NAMES[stage].padEnd(44)} p50 ${ms(q.p50)}  p90 ${ms(q.p90)}  p99 ${ms(q.p99)}  max ${ms(q.max)}`,
+      `  ${STAGE_NAMES[stage].padEnd(44)} p50 ${ms(q.p50)}  p90 ${ms(q.p90)}  p99 ${ms(q.p99)}  max ${ms(q.max)}${changes}`,
     );
   }
   return {
@@ -242,6 +252,8 @@ async function streamOn(store: Store): Promise<StreamingResult> {
     p50: latency.p50,
     p99: latency.p99,
     max: latency.max,
+    p99KnownProfile: known.p99,
+    p99NewVisitor: newVisitor.p99,
     drainSeconds,
     cpuMicrosPerEvent,
     loopDelayP99,
@@ -298,13 +310,17 @@ async function generateHistory(store: Store, sourceId: string, now: Date): Promi
   await store.db.query('ANALYZE');
 }
 
-const STAGES = ['total', 'write', 'evaluate'] as const;
+const STAGES = ['total', 'write', 'evaluate', 'known', 'newVisitor'] as const;
 type Stage = (typeof STAGES)[number];
 const STAGE_NAMES: Record<Stage, string> = {
   total: 'event handed over -> change committed',
   write: '  handed over -> stored (group commit)',
   // At once for an event of a known profile; after identity's pass for one that links identifiers.
   evaluate: '  stored -> evaluated and in the ledger',
+  // The same total, apart for events of profiles already stitched and of visitors never seen
+  // before, whose new profile identity must create first.
+  known: 'of a known profile: handed over -> committed',
+  newVisitor: 'of a new visitor: handed over -> committed',
 };
 
 /**
@@ -315,10 +331,18 @@ class StageClock {
   measureFrom = Number.POSITIVE_INFINITY;
   private readonly sent = new Map<string, number>();
   private readonly storedAt = new Map<string, number>();
-  private readonly times: Record<Stage, number[]> = { total: [], write: [], evaluate: [] };
+  private readonly newVisitors = new Set<string>();
+  private readonly times: Record<Stage, number[]> = {
+    total: [],
+    write: [],
+    evaluate: [],
+    known: [],
+    newVisitor: [],
+  };
 
-  scheduled(messageId: string, at: number): void {
+  scheduled(messageId: string, at: number, newVisitor: boolean): void {
     this.sent.set(messageId, at);
+    if (newVisitor) this.newVisitors.add(messageId);
   }
 
   stored(events: readonly { messageId: string }[]): void {
@@ -333,10 +357,11 @@ class StageClock {
     this.times.total.push(at - sent);
     this.times.write.push(stored - sent);
     this.times.evaluate.push(at - stored);
+    this.times[this.newVisitors.has(messageId) ? 'newVisitor' : 'known'].push(at - sent);
   }
 
-  get count(): number {
-    return this.times.total.length;
+  count(stage: Stage = 'total'): number {
+    return this.times[stage].length;
   }
 
   quantiles(stage: Stage): { p50: number; p90: number; p99: number; max: number } {
