@@ -253,6 +253,39 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await reopened.catchUp()).toMatchObject({ identifiers: 4 });
   });
 
+  it('foresees the profile a pass founds for new visitors, and not for identifiers that join a known one', async () => {
+    const identity = await IdentityService.open(t.store);
+    await event(t.store, web, { userId: 'u1', event: 'Signed Up' });
+    await identity.catchUp();
+    const stored = [
+      // A new visitor, who then signs up.
+      { anonymousId: 'n1' },
+      {
+        type: 'identify' as const,
+        userId: 'new-user',
+        anonymousId: 'n1',
+        traits: { email: 'New@Example.com' },
+      },
+      // A known user on a new device, then the device alone: it joins u1's profile.
+      { userId: 'u1', anonymousId: 'n2' },
+      { anonymousId: 'n2' },
+    ].map((e) => trackEvent({ timestamp: tick(), receivedAt: new Date(clock), ...e }, web));
+    const first = await t.store.events.append(stored);
+    const foreseen = stored.map((e, i) => identity.provisionalProfileOfEvent(first + i, e));
+    expect(foreseen[0]).toMatch(/^p_/);
+    expect(foreseen.slice(1)).toEqual([foreseen[0], undefined, undefined]);
+
+    identity.offer(first, stored);
+    await identity.settle();
+    expect(await profileOf(t.store, 'anonymous_id', 'n1')).toBe(foreseen[0]);
+    expect(await profileOf(t.store, 'user_id', 'new-user')).toBe(foreseen[0]);
+    expect(await profileOf(t.store, 'anonymous_id', 'n2')).toBe(await profileOf(t.store, 'user_id', 'u1'));
+    // Once stitched, the identifiers are known: an event of theirs is settled, not foreseen.
+    const later = trackEvent({ anonymousId: 'n1', timestamp: tick() }, web);
+    expect(identity.provisionalProfileOfEvent(first + stored.length, later)).toBeUndefined();
+    expect(identity.settledProfileOfEvent(null, 'n1')).toBe(foreseen[0]);
+  });
+
   it('tells which profiles may have new values: identify calls and records, and every event once traits exist', async () => {
     const identity = await IdentityService.open(t.store);
     const announced: { profiles?: readonly string[]; values?: readonly string[] }[] = [];

@@ -12,7 +12,7 @@ import { ComputedTraits } from './computed-traits.js';
 import { IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
-import { eventIdentityRow } from './observations.js';
+import { eventIdentityRow, eventObservation } from './observations.js';
 import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
 import { ProfileAttributes } from './profile-attributes.js';
 
@@ -72,6 +72,11 @@ export class IdentityService {
   readonly traits: ComputedTraits;
   readonly attributes: ProfileAttributes;
   private readonly listeners: ((changes: ProfileChanges) => void)[] = [];
+  /**
+   * Identifiers of unstitched events given a profile ahead of their pass
+   * (`provisionalProfileOfEvent`; undefined: they wait for it), with the last such event's seq.
+   */
+  private provisional = new Map<string, { profileId: string | undefined; seq: number }>();
 
   private constructor(
     private readonly store: Store,
@@ -154,6 +159,41 @@ export class IdentityService {
       return undefined;
     const settled = founder ?? anonymousFounder;
     return settled === undefined ? undefined : this.profileIdOf(settled);
+  }
+
+  /**
+   * The profile the next pass will found for an event none of whose identifiers the graph knows:
+   * that of its first identifier (its user id, else its anonymous id), or the one an earlier
+   * unstitched event looked at here gave them. Undefined if one of them is known (see
+   * `settledProfileOfEvent`) or given to another profile here, and in a process that does not
+   * stitch. Records, and events not looked at here, can still link the identifiers elsewhere: a
+   * caller that acts on the answer checks the event's profile once it is stitched.
+   */
+  provisionalProfileOfEvent(seq: number, e: StoredEvent): string | undefined {
+    if (!this.lock) return undefined;
+    const known = (namespace: string, value: string) => this.graph.idOf(namespace, value) !== undefined;
+    const { identifiers } = eventObservation(eventIdentityRow(seq, e), this.currentNormalizer, (v) =>
+      known('user_id', v),
+    );
+    const first = identifiers[0];
+    if (first === undefined) return undefined;
+    // The profile an event belongs to is its user id's, else its anonymous id's.
+    const owner = first.namespace === 'user_id' ? e.userId : e.anonymousId;
+    let profileId =
+      first.value === owner && (first.namespace === 'user_id' || first.namespace === 'anonymous_id')
+        ? profileIdFor(this.salt, first.namespace, first.value)
+        : undefined;
+    const unknown = identifiers.filter((i) => !known(i.namespace, i.value));
+    if (unknown.length < identifiers.length) profileId = undefined;
+    // An identifier an earlier unstitched event named: the pass founds their profile there.
+    const earlier = unknown.flatMap((i) => {
+      const p = this.provisional.get(keyOf(i));
+      return p ? [p.profileId] : [];
+    });
+    if (earlier.includes(undefined) || new Set(earlier).size > 1) profileId = undefined;
+    else if (profileId !== undefined && earlier.length > 0) profileId = earlier[0];
+    for (const i of unknown) this.provisional.set(keyOf(i), { profileId, seq });
+    return profileId;
   }
 
   /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
@@ -273,6 +313,8 @@ export class IdentityService {
           state: { ...pass.changes.state, salt: this.salt },
         });
         this.cursors = pass.cursors;
+        for (const [key, p] of this.provisional)
+          if (p.seq <= pass.cursors.events) this.provisional.delete(key);
       }
       // Traits declared or deleted (here or by another process) are recomputed for everyone; a
       // pass that touched most profiles (a first load) is also cheaper recomputed whole.
@@ -479,6 +521,7 @@ export class IdentityService {
     this.offeredThrough = this.cursors.events;
     this.graph = new IdentityGraph(this.config);
     this.profileIds.clear();
+    this.provisional.clear();
     await this.loadGraph();
     this.stale = false;
   }
@@ -487,7 +530,7 @@ export class IdentityService {
     const cached = cache.get(founder);
     if (cached) return cached;
     const { namespace, value } = graph.identifier(founder);
-    const id = `p_${createHash('sha256').update(`${this.salt}\u0000${namespace}:${value}`).digest('base64url').slice(0, 20)}`;
+    const id = profileIdFor(this.salt, namespace, value);
     cache.set(founder, id);
     return id;
   }
@@ -608,4 +651,11 @@ export class IdentityService {
       seconds: (performance.now() - started) / 1000,
     };
   }
+}
+
+const keyOf = (i: { namespace: string; value: string }) => `${i.namespace}\u0000${i.value}`;
+
+/** The id of the profile founded by an identifier (stable across rebuilds of the graph). */
+function profileIdFor(salt: string, namespace: string, value: string): string {
+  return `p_${createHash('sha256').update(`${salt}\u0000${namespace}:${value}`).digest('base64url').slice(0, 20)}`;
 }

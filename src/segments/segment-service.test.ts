@@ -66,7 +66,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     expect(await h.store.db.query(batch.sql, batch.params)).toEqual([]);
   });
 
-  it('evaluates an event of a known profile on arrival; one that links identifiers waits for stitching', async () => {
+  it('evaluates events of known profiles and new visitors on arrival; one that links identifiers waits for stitching', async () => {
     await h.ingest([
       { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - 2 * DAY) },
       { anonymousId: 'a1', event: 'Signed Up', timestamp: new Date(START - DAY) },
@@ -101,22 +101,77 @@ describe.each(ENGINES)('segments on %s', (engine) => {
       { userId: 'u-new', event: 'Viewed Product' },
     ]);
     expect(h.identity.eventsStitchedThrough).toBeLessThan(known.first);
-    expect(await h.members(once.id)).toEqual([u1, a1, u2].sort());
+    // The new user's too, for the profile stitching is to found for it.
+    const arrived = await h.members(once.id);
+    expect(arrived).toHaveLength(4);
+    expect(arrived).toEqual(expect.arrayContaining([u1, a1, u2]));
 
     // The visitor signs in: a1's profile (younger) merges into u1's, which has now viewed twice.
     const link = await offer([{ userId: 'u1', anonymousId: 'a1', event: 'Signed In' }]);
-    expect(await h.members(once.id)).toEqual([u1, a1, u2].sort());
+    expect(await h.members(once.id)).toEqual(arrived);
     h.identity.offer(known.first, known.stored);
     h.identity.offer(link.first, link.stored);
     await h.identity.settle();
     await h.segments.settle();
     const uNew = h.identity.profileOfEvent('u-new', null)!;
+    expect(arrived).toContain(uNew);
+    const uNewChanges = (await h.store.memberships.changes(once.id, 0, 100)).filter(
+      (c) => c.profileId === uNew,
+    );
+    expect(uNewChanges.map((c) => [c.entered, c.reason.kind])).toEqual([[true, 'event']]);
     expect(h.identity.profileOfEvent(null, 'a1')).toBe(u1);
     // Each event counted once, when stitched too: u1's two views, u2's and the new user's one.
     expect(await h.members(once.id)).toEqual([u2, uNew].sort());
     const batch = await h.segments.membershipSql([once.id], new Date(h.clock.now));
     const batchMembers = (await h.store.db.query(batch.sql, batch.params)).map((r) => r.profile_id);
     expect(batchMembers.sort()).toEqual([u2, uNew].sort());
+  });
+
+  it("leaves a new visitor's provisional profile as merged when stitching links its events elsewhere", async () => {
+    await h.ingest([
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
+    ]);
+    const viewers = await h.segments.create({
+      name: 'viewers',
+      condition: { kind: 'event', event: 'Viewed Product' },
+    });
+    const u0 = h.identity.profileOfEvent('u0', null)!;
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    // u1 on a new device, then that device alone: its first event is u1's (its user id is known),
+    // so the device's anonymous id is looked at only with the second, as a new visitor's.
+    const stored = [
+      trackEvent(
+        { userId: 'u1', anonymousId: 'device-2', event: 'Signed In', timestamp: new Date(START) },
+        h.sourceId,
+      ),
+      trackEvent(
+        { anonymousId: 'device-2', event: 'Viewed Product', timestamp: new Date(START) },
+        h.sourceId,
+      ),
+    ];
+    const first = await h.store.events.append(stored);
+    h.segments.offer(first, stored);
+    await h.segments.settle();
+    const [visitor, ...others] = (await h.members(viewers.id)).filter((id) => id !== u0);
+    expect(visitor).toBeDefined();
+    expect(visitor).not.toBe(u1);
+    expect(others).toEqual([]);
+
+    h.identity.offer(first, stored);
+    await h.identity.settle();
+    await h.segments.settle();
+    expect(h.identity.profileOfEvent(null, 'device-2')).toBe(u1);
+    expect(await h.members(viewers.id)).toEqual([u0, u1].sort());
+    const changes = (await h.store.memberships.changes(viewers.id, 0, 100)).filter((c) => c.profileId !== u0);
+    expect(changes.map((c) => [c.profileId, c.entered, c.reason])).toEqual([
+      [visitor, true, expect.objectContaining({ kind: 'event', seq: first + 1 })],
+      [visitor, false, { kind: 'merge', into: u1 }],
+      [u1, true, { kind: 'merge', into: u1 }],
+    ]);
+    const batch = await h.segments.membershipSql([viewers.id], new Date(h.clock.now));
+    const batchMembers = (await h.store.db.query(batch.sql, batch.params)).map((r) => r.profile_id);
+    expect(batchMembers.sort()).toEqual([u0, u1].sort());
   });
 });
 

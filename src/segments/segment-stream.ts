@@ -29,11 +29,15 @@ export interface ProfileResolver {
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
   ): string | undefined;
+  /** The profile the next pass will found for an event of identifiers it has not seen, if known. */
+  provisionalProfileOfEvent(seq: number, e: StoredEvent): string | undefined;
 }
 
 interface OfferedEvent extends StreamEvent {
   userId: string | null;
   anonymousId: string | null;
+  /** The event as stored, until it is looked at for evaluation on arrival. */
+  stored: StoredEvent | undefined;
 }
 
 /** Most events kept in memory until identity has stitched them; past it they are read back. */
@@ -74,6 +78,15 @@ export class SegmentStream {
    * that profile: skipped when identity has stitched them, unless a merge took the profile.
    */
   private readonly early = new Map<number, string>();
+  /**
+   * Of those, the events of a new visitor, evaluated for the profile identity's pass was to found
+   * for them (by seq): checked once stitched, since something else in the pass may link them to
+   * another profile.
+   */
+  private readonly provisional = new Map<
+    number,
+    { profileId: string; userId: string | null; anonymousId: string | null }
+  >();
   /** The last offered seq looked at for evaluation on arrival. */
   private earlyThrough = 0;
   private earlyQueued = false;
@@ -126,6 +139,7 @@ export class SegmentStream {
           properties: e.properties ?? {},
           userId: e.userId,
           anonymousId: e.anonymousId,
+          stored: e,
         });
       }
     }
@@ -155,7 +169,14 @@ export class SegmentStream {
       for (; i < this.buffer.length && this.buffer[i]!.seq <= until && !sliced; i++) {
         const e = this.buffer[i]!;
         this.earlyThrough = e.seq;
-        const profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId);
+        const stored = e.stored;
+        e.stored = undefined;
+        let profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId);
+        if (profileId === undefined && stored !== undefined) {
+          profileId = this.identity.provisionalProfileOfEvent(e.seq, stored);
+          if (profileId !== undefined)
+            this.provisional.set(e.seq, { profileId, userId: e.userId, anonymousId: e.anonymousId });
+        }
         if (profileId === undefined) continue;
         this.early.set(e.seq, profileId);
         for (const c of ev.applyEvent(profileId, e, now)) out.push(c);
@@ -232,6 +253,7 @@ export class SegmentStream {
     // The state was built again from the store: events evaluated on arrival after `through` are
     // not in it, and are evaluated again.
     this.early.clear();
+    this.provisional.clear();
     this.earlyThrough = through;
     this.record(ev.reevaluateAll(now, { kind: 'recomputed' }));
     if (this.buffer.length > 0) await this.evaluateOnArrival();
@@ -242,16 +264,18 @@ export class SegmentStream {
     const now = this.now();
     const out: MembershipChange[] = [];
     const reload = new Set<string>();
-    for (const m of changes.moves) {
+    const moves = [...changes.moves, ...this.unfounded(changes.eventsThrough)];
+    for (const m of moves) {
       out.push(...ev.removeProfile(m.oldId, now, { kind: 'merge', into: m.newId }));
       reload.add(m.newId);
     }
     for (const id of reload) ev.clearState(id);
     // A profile merged away or loaded again lost what was evaluated on arrival: evaluated again
     // below (from the store, for the reloaded) or when stitched.
-    const gone = new Set(changes.moves.map((m) => m.oldId));
+    const gone = new Set(moves.map((m) => m.oldId));
     if (gone.size > 0) {
       for (const [seq, id] of this.early) if (gone.has(id) || reload.has(id)) this.early.delete(seq);
+      for (const [seq, p] of this.provisional) if (gone.has(p.profileId)) this.provisional.delete(seq);
     }
     const through = changes.eventsThrough;
     const apply = (profileId: string, e: StreamEvent) => {
@@ -315,6 +339,23 @@ export class SegmentStream {
     for (const id of touched ?? []) out.push(...ev.touchProfile(id, now));
     out.push(...ev.runTimers(now));
     this.record(out);
+  }
+
+  /**
+   * New visitors' profiles that identity's pass through `through` did not found after all (a record
+   * or another event in it linked their identifiers elsewhere), as moves into the profiles the pass
+   * gave their events: they leave their segments as merged, and those profiles are loaded again.
+   */
+  private unfounded(through: number): { oldId: string; newId: string }[] {
+    const moves = new Map<string, string>();
+    for (const [seq, p] of this.provisional) {
+      if (seq > through) break;
+      this.provisional.delete(seq);
+      const actual = this.identity.profileOfEvent(p.userId, p.anonymousId);
+      // Identity stitches every event it can give a provisional profile (its user or anonymous id).
+      if (actual !== undefined && actual !== p.profileId) moves.set(p.profileId, actual);
+    }
+    return [...moves].map(([oldId, newId]) => ({ oldId, newId }));
   }
 
   /** Reads stitched events of the names the evaluator needs, seq in (`after`, `through`]. */
