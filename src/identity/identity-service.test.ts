@@ -271,15 +271,23 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
       { anonymousId: 'n2' },
     ].map((e) => trackEvent({ timestamp: tick(), receivedAt: new Date(clock), ...e }, web));
     const first = await t.store.events.append(stored);
-    const foreseen = stored.map((e, i) => identity.provisionalProfileOfEvent(first + i, e));
+    // As streaming segments ask: the settled profile first.
+    const foreseen = stored.map(
+      (e, i) =>
+        identity.settledProfileOfEvent(e.userId, e.anonymousId, first + i) ??
+        identity.provisionalProfileOfEvent(first + i, e),
+    );
+    const u1 = await profileOf(t.store, 'user_id', 'u1');
     expect(foreseen[0]).toMatch(/^p_/);
-    expect(foreseen.slice(1)).toEqual([foreseen[0], undefined, undefined]);
+    expect(foreseen.slice(1)).toEqual([foreseen[0], u1, undefined]);
+    // Asked alone, an event that names a known identifier founds nothing.
+    expect(identity.provisionalProfileOfEvent(first + 2, stored[2]!)).toBeUndefined();
 
     identity.offer(first, stored);
     await identity.settle();
     expect(await profileOf(t.store, 'anonymous_id', 'n1')).toBe(foreseen[0]);
     expect(await profileOf(t.store, 'user_id', 'new-user')).toBe(foreseen[0]);
-    expect(await profileOf(t.store, 'anonymous_id', 'n2')).toBe(await profileOf(t.store, 'user_id', 'u1'));
+    expect(await profileOf(t.store, 'anonymous_id', 'n2')).toBe(u1);
     // Once stitched, the identifiers are known: an event of theirs is settled, not foreseen.
     const later = trackEvent({ anonymousId: 'n1', timestamp: tick() }, web);
     expect(identity.provisionalProfileOfEvent(first + stored.length, later)).toBeUndefined();

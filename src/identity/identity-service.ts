@@ -140,11 +140,14 @@ export class IdentityService {
    * The profile an event belongs to if no stitching pass can change it: its user id (if it has one)
    * is known, and its anonymous id is unknown or on the same profile. Undefined otherwise (a pass
    * must link its identifiers first), and in a process that does not stitch (its graph may lag).
-   * A later merge of that profile is announced as a move, like any other.
+   * A later merge of that profile is announced as a move, like any other. Given the event's `seq`,
+   * an unknown anonymous id is noted as joining a known profile: its next events wait for the pass
+   * (`provisionalProfileOfEvent` does not found a profile for it).
    */
   settledProfileOfEvent(
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
+    seq?: number,
   ): string | undefined {
     if (!this.lock) return undefined;
     const user = userId === null || userId === undefined ? undefined : this.graph.idOf('user_id', userId);
@@ -158,7 +161,13 @@ export class IdentityService {
     if (founder !== undefined && anonymousFounder !== undefined && founder !== anonymousFounder)
       return undefined;
     const settled = founder ?? anonymousFounder;
-    return settled === undefined ? undefined : this.profileIdOf(settled);
+    if (settled === undefined) return undefined;
+    const profileId = this.profileIdOf(settled);
+    if (seq !== undefined && anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {
+      const n = this.currentNormalizer.normalize('anonymous_id', anonymousId);
+      if (n.ok) this.provisional.set(keyOf(n), { profileId: undefined, seq });
+    }
+    return profileId;
   }
 
   /**

@@ -28,6 +28,7 @@ export interface ProfileResolver {
   settledProfileOfEvent(
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
+    seq?: number,
   ): string | undefined;
   /** The profile the next pass will found for an event of identifiers it has not seen, if known. */
   provisionalProfileOfEvent(seq: number, e: StoredEvent): string | undefined;
@@ -171,7 +172,7 @@ export class SegmentStream {
         this.earlyThrough = e.seq;
         const stored = e.stored;
         e.stored = undefined;
-        let profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId);
+        let profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId, e.seq);
         if (profileId === undefined && stored !== undefined) {
           profileId = this.identity.provisionalProfileOfEvent(e.seq, stored);
           if (profileId !== undefined)
