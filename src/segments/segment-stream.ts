@@ -75,8 +75,8 @@ export class SegmentStream {
   private offeredThrough = 0;
   private cursor = 0;
   /**
-   * Events evaluated as soon as they were offered (their profile already settled), by seq, with
-   * that profile: skipped when identity has stitched them, unless a merge took the profile.
+   * Events evaluated as soon as they were offered (their profile settled or provisional), by seq,
+   * with that profile: skipped when identity has stitched them, unless a merge took the profile.
    */
   private readonly early = new Map<number, string>();
   /**
@@ -153,7 +153,8 @@ export class SegmentStream {
 
   /**
    * Evaluates offered events whose profile no stitching can change without waiting for identity's
-   * pass (it stores the links first, then announces): only an event that links identifiers waits.
+   * pass (it stores the links first, then announces), and those of new visitors for the profile the
+   * pass is to found: only an event that links identifiers to a known profile waits.
    */
   private async evaluateOnArrival(): Promise<void> {
     this.earlyQueued = false;
