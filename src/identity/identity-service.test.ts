@@ -275,7 +275,7 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     const foreseen = stored.map(
       (e, i) =>
         identity.settledProfileOfEvent(e.userId, e.anonymousId, first + i) ??
-        identity.provisionalProfileOfEvent(first + i, e),
+        identity.provisionalProfileOfEvent(first + i, e)?.id,
     );
     const u1 = await profileOf(t.store, 'user_id', 'u1');
     expect(foreseen[0]).toMatch(/^p_/);
@@ -292,6 +292,36 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     const later = trackEvent({ anonymousId: 'n1', timestamp: tick() }, web);
     expect(identity.provisionalProfileOfEvent(first + stored.length, later)).toBeUndefined();
     expect(identity.settledProfileOfEvent(null, 'n1')).toBe(foreseen[0]);
+  });
+
+  it('says whether a pass founded each profile it foresaw, when other events linked their identifiers elsewhere', async () => {
+    const identity = await IdentityService.open(t.store);
+    await event(t.store, web, { userId: 'u1', event: 'Signed Up' });
+    await identity.catchUp();
+    const stored = [
+      // A shared device: the second user's event is foreseen on the first's profile, through the
+      // device, but a profile holds one user id.
+      { userId: 'x1', anonymousId: 'shared' },
+      { userId: 'x2', anonymousId: 'shared' },
+      // A new visitor, then (in an event nobody asks about) a known user on that device.
+      { anonymousId: 'visitor' },
+      { userId: 'u1', anonymousId: 'visitor' },
+    ].map((e) => trackEvent({ timestamp: tick(), receivedAt: new Date(clock), ...e }, web));
+    const first = await t.store.events.append(stored);
+    const foreseen = stored.slice(0, 3).map((e, i) => identity.provisionalProfileOfEvent(first + i, e));
+    expect(foreseen[1]).toEqual(foreseen[0]);
+    expect(foreseen[2]?.id).toMatch(/^p_/);
+
+    identity.offer(first, stored);
+    await identity.settle();
+    const x1 = await profileOf(t.store, 'user_id', 'x1');
+    expect(x1).toBe(foreseen[0]!.id);
+    expect(identity.isFounded(foreseen[0]!)).toBe(true);
+    expect(identity.profileOfEvent('x2', 'shared')).not.toBe(x1);
+    expect(await profileOf(t.store, 'anonymous_id', 'visitor')).toBe(
+      await profileOf(t.store, 'user_id', 'u1'),
+    );
+    expect(identity.isFounded(foreseen[2]!)).toBe(false);
   });
 
   it('tells which profiles may have new values: identify calls and records, and every event once traits exist', async () => {

@@ -9,7 +9,7 @@ import {
 } from '../core/index.js';
 import type { EventIdentityRow, IdentityChanges, ProfileAlias, Store, StoreLock } from '../store/index.js';
 import { ComputedTraits } from './computed-traits.js';
-import { IdentityGraph } from './identity-graph.js';
+import { type Identifier, IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
 import { eventIdentityRow, eventObservation } from './observations.js';
@@ -76,7 +76,7 @@ export class IdentityService {
    * Identifiers of unstitched events given a profile ahead of their pass
    * (`provisionalProfileOfEvent`; undefined: they wait for it), with the last such event's seq.
    */
-  private provisional = new Map<string, { profileId: string | undefined; seq: number }>();
+  private provisional = new Map<string, { profile: ProvisionalProfile | undefined; seq: number }>();
 
   private constructor(
     private readonly store: Store,
@@ -165,7 +165,7 @@ export class IdentityService {
     const profileId = this.profileIdOf(settled);
     if (seq !== undefined && anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {
       const n = this.currentNormalizer.normalize('anonymous_id', anonymousId);
-      if (n.ok) this.provisional.set(keyOf(n), { profileId: undefined, seq });
+      if (n.ok) this.provisional.set(keyOf(n), { profile: undefined, seq });
     }
     return profileId;
   }
@@ -176,9 +176,9 @@ export class IdentityService {
    * unstitched event looked at here gave them. Undefined if one of them is known (see
    * `settledProfileOfEvent`) or given to another profile here, and in a process that does not
    * stitch. Records, and events not looked at here, can still link the identifiers elsewhere: a
-   * caller that acts on the answer checks the event's profile once it is stitched.
+   * caller that acts on the answer checks the event's profile once it is stitched (`isFounded`).
    */
-  provisionalProfileOfEvent(seq: number, e: StoredEvent): string | undefined {
+  provisionalProfileOfEvent(seq: number, e: StoredEvent): ProvisionalProfile | undefined {
     if (!this.lock) return undefined;
     const known = (namespace: string, value: string) => this.graph.idOf(namespace, value) !== undefined;
     const { identifiers } = eventObservation(eventIdentityRow(seq, e), this.currentNormalizer, (v) =>
@@ -188,21 +188,31 @@ export class IdentityService {
     if (first === undefined) return undefined;
     // The profile an event belongs to is its user id's, else its anonymous id's.
     const owner = first.namespace === 'user_id' ? e.userId : e.anonymousId;
-    let profileId =
+    let profile: ProvisionalProfile | undefined =
       first.value === owner && (first.namespace === 'user_id' || first.namespace === 'anonymous_id')
-        ? profileIdFor(this.salt, first.namespace, first.value)
+        ? { id: profileIdFor(this.salt, first.namespace, first.value), founder: first }
         : undefined;
     const unknown = identifiers.filter((i) => !known(i.namespace, i.value));
-    if (unknown.length < identifiers.length) profileId = undefined;
+    if (unknown.length < identifiers.length) profile = undefined;
     // An identifier an earlier unstitched event named: the pass founds their profile there.
     const earlier = unknown.flatMap((i) => {
       const p = this.provisional.get(keyOf(i));
-      return p ? [p.profileId] : [];
+      return p ? [p.profile] : [];
     });
-    if (earlier.includes(undefined) || new Set(earlier).size > 1) profileId = undefined;
-    else if (profileId !== undefined && earlier.length > 0) profileId = earlier[0];
-    for (const i of unknown) this.provisional.set(keyOf(i), { profileId, seq });
-    return profileId;
+    if (earlier.includes(undefined) || new Set(earlier.map((p) => p?.id)).size > 1) profile = undefined;
+    else if (profile !== undefined && earlier.length > 0) profile = earlier[0];
+    for (const i of unknown) this.provisional.set(keyOf(i), { profile, seq });
+    return profile;
+  }
+
+  /**
+   * Whether stitching founded a profile foreseen by `provisionalProfileOfEvent`: its founding
+   * identifier is known and founds its cluster. The pass may have given some of its events to
+   * other profiles and still founded it for the rest.
+   */
+  isFounded(profile: ProvisionalProfile): boolean {
+    const id = this.graph.idOf(profile.founder.namespace, profile.founder.value);
+    return id !== undefined && this.profileIdOf(this.graph.founderOf(id)) === profile.id;
   }
 
   /** Normalizes identifiers the way the graph stores them (for lookups by identifier). */
@@ -662,7 +672,13 @@ export class IdentityService {
   }
 }
 
-const keyOf = (i: { namespace: string; value: string }) => `${i.namespace}\u0000${i.value}`;
+/** A profile that the next pass is foreseen to found, and the identifier that founds it. */
+export interface ProvisionalProfile {
+  id: string;
+  founder: Identifier;
+}
+
+const keyOf = (i: Identifier) => `${i.namespace}\u0000${i.value}`;
 
 /** The id of the profile founded by an identifier (stable across rebuilds of the graph). */
 function profileIdFor(salt: string, namespace: string, value: string): string {

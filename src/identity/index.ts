@@ -6,7 +6,12 @@ export {
   type IdentityExplanation,
 } from './customer-profile.js';
 export { type GraphChange, type Identifier, IdentityGraph, type ObservationRef } from './identity-graph.js';
-export { IdentityService, type ProfileChanges, type StitchSummary } from './identity-service.js';
+export {
+  IdentityService,
+  type ProfileChanges,
+  type ProvisionalProfile,
+  type StitchSummary,
+} from './identity-service.js';
 export { type MatchReview, matchReviews } from './match-reviews.js';
 export { IdentifierNormalizer, type NormalizedIdentifier } from './normalize-identifier.js';
 export type { MatchingSummary } from './probabilistic-pass.js';

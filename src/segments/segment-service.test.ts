@@ -181,6 +181,50 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     const batchMembers = (await h.store.db.query(batch.sql, batch.params)).map((r) => r.profile_id);
     expect(batchMembers.sort()).toEqual([u0, u1].sort());
   });
+
+  it("keeps a new visitor's provisional profile when stitching founds it but gives one of its events to another", async () => {
+    await h.ingest([
+      { type: 'identify', userId: 'u0', traits: { plan: 'gold' }, timestamp: new Date(START - DAY) },
+    ]);
+    const planned = await h.segments.create({
+      name: 'on a plan',
+      condition: { kind: 'attribute', attribute: 'plan', test: { operator: 'exists' } },
+    });
+    const u0 = h.identity.profileOfEvent('u0', null)!;
+    // Two new users on one device: the second's identify call is foreseen on the first's profile,
+    // through the device, but a profile holds one user id, so the pass founds a profile for each.
+    const stored = ['x1', 'x2'].map((userId) =>
+      trackEvent(
+        {
+          type: 'identify',
+          event: null,
+          userId,
+          anonymousId: 'shared',
+          traits: { plan: 'silver' },
+          timestamp: new Date(START),
+        },
+        h.sourceId,
+      ),
+    );
+    const first = await h.store.events.append(stored);
+    h.segments.offer(first, stored);
+    h.identity.offer(first, stored);
+    await h.identity.settle();
+    await h.segments.settle();
+    const x1 = h.identity.profileOfEvent('x1', 'shared')!;
+    const x2 = h.identity.profileOfEvent('x2', 'shared')!;
+    expect(x2).not.toBe(x1);
+    expect(await h.members(planned.id)).toEqual([u0, x1, x2].sort());
+    // The ledger adds up to the same members.
+    const ledger = new Set<string>();
+    for (const c of await h.store.memberships.changes(planned.id, 0, 100))
+      if (c.entered) ledger.add(c.profileId);
+      else ledger.delete(c.profileId);
+    expect([...ledger].sort()).toEqual([u0, x1, x2].sort());
+    const batch = await h.segments.membershipSql([planned.id], new Date(h.clock.now));
+    const batchMembers = (await h.store.db.query(batch.sql, batch.params)).map((r) => r.profile_id);
+    expect(batchMembers.sort()).toEqual([u0, x1, x2].sort());
+  });
 });
 
 describe.each(ENGINES)('segment ledger reasons on %s', (engine) => {

@@ -31,7 +31,15 @@ export interface ProfileResolver {
     seq?: number,
   ): string | undefined;
   /** The profile the next pass will found for an event of identifiers it has not seen, if known. */
-  provisionalProfileOfEvent(seq: number, e: StoredEvent): string | undefined;
+  provisionalProfileOfEvent(seq: number, e: StoredEvent): ProvisionalProfile | undefined;
+  /** Whether the pass founded that profile (for some of its events, at least). */
+  isFounded(profile: ProvisionalProfile): boolean;
+}
+
+/** A profile the next stitching pass is foreseen to found, named by its founding identifier. */
+export interface ProvisionalProfile {
+  id: string;
+  founder: { namespace: string; value: string };
 }
 
 interface OfferedEvent extends StreamEvent {
@@ -86,7 +94,7 @@ export class SegmentStream {
    */
   private readonly provisional = new Map<
     number,
-    { profileId: string; userId: string | null; anonymousId: string | null }
+    { profile: ProvisionalProfile; userId: string | null; anonymousId: string | null }
   >();
   /** The last offered seq looked at for evaluation on arrival. */
   private earlyThrough = 0;
@@ -175,9 +183,11 @@ export class SegmentStream {
         e.stored = undefined;
         let profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId, e.seq);
         if (profileId === undefined && stored !== undefined) {
-          profileId = this.identity.provisionalProfileOfEvent(e.seq, stored);
-          if (profileId !== undefined)
-            this.provisional.set(e.seq, { profileId, userId: e.userId, anonymousId: e.anonymousId });
+          const profile = this.identity.provisionalProfileOfEvent(e.seq, stored);
+          if (profile !== undefined) {
+            this.provisional.set(e.seq, { profile, userId: e.userId, anonymousId: e.anonymousId });
+            profileId = profile.id;
+          }
         }
         if (profileId === undefined) continue;
         this.early.set(e.seq, profileId);
@@ -265,8 +275,9 @@ export class SegmentStream {
     const ev = this.evaluator;
     const now = this.now();
     const out: MembershipChange[] = [];
-    const reload = new Set<string>();
-    const moves = [...changes.moves, ...this.unfounded(changes.eventsThrough)];
+    const mispredicted = this.mispredicted(changes.eventsThrough);
+    const moves = [...changes.moves, ...mispredicted.moves];
+    const reload = new Set<string>(mispredicted.reload);
     for (const m of moves) {
       out.push(...ev.removeProfile(m.oldId, now, { kind: 'merge', into: m.newId }));
       reload.add(m.newId);
@@ -275,9 +286,10 @@ export class SegmentStream {
     // A profile merged away or loaded again lost what was evaluated on arrival: evaluated again
     // below (from the store, for the reloaded) or when stitched.
     const gone = new Set(moves.map((m) => m.oldId));
-    if (gone.size > 0) {
-      for (const [seq, id] of this.early) if (gone.has(id) || reload.has(id)) this.early.delete(seq);
-      for (const [seq, p] of this.provisional) if (gone.has(p.profileId)) this.provisional.delete(seq);
+    if (reload.size > 0) {
+      const lost = (id: string) => gone.has(id) || reload.has(id);
+      for (const [seq, id] of this.early) if (lost(id)) this.early.delete(seq);
+      for (const [seq, p] of this.provisional) if (lost(p.profile.id)) this.provisional.delete(seq);
     }
     const through = changes.eventsThrough;
     const apply = (profileId: string, e: StreamEvent) => {
@@ -344,20 +356,25 @@ export class SegmentStream {
   }
 
   /**
-   * New visitors' profiles that identity's pass through `through` did not found after all (a record
-   * or another event in it linked their identifiers elsewhere), as moves into the profiles the pass
-   * gave their events: they leave their segments as merged, and those profiles are loaded again.
+   * New visitors' events that identity's pass through `through` gave a profile other than the one
+   * foreseen (a record or another event in it linked their identifiers elsewhere). Both profiles
+   * are loaded again; a foreseen profile the pass did not found at all leaves its segments as
+   * merged into one of them.
    */
-  private unfounded(through: number): { oldId: string; newId: string }[] {
+  private mispredicted(through: number): { moves: { oldId: string; newId: string }[]; reload: string[] } {
+    const reload = new Set<string>();
     const moves = new Map<string, string>();
     for (const [seq, p] of this.provisional) {
       if (seq > through) break;
       this.provisional.delete(seq);
       const actual = this.identity.profileOfEvent(p.userId, p.anonymousId);
       // Identity stitches every event it can give a provisional profile (its user or anonymous id).
-      if (actual !== undefined && actual !== p.profileId) moves.set(p.profileId, actual);
+      if (actual === undefined || actual === p.profile.id) continue;
+      reload.add(actual);
+      if (this.identity.isFounded(p.profile)) reload.add(p.profile.id);
+      else moves.set(p.profile.id, actual);
     }
-    return [...moves].map(([oldId, newId]) => ({ oldId, newId }));
+    return { moves: [...moves].map(([oldId, newId]) => ({ oldId, newId })), reload: [...reload] };
   }
 
   /** Reads stitched events of the names the evaluator needs, seq in (`after`, `through`]. */

@@ -41,7 +41,8 @@ const TRAITS: ComputedTrait[] = [
 const NUM_RUNS = Number(process.env.SLUICE_PROPERTY_RUNS ?? 30);
 const REPLAY = {
   ...(process.env.SLUICE_PROPERTY_SEED ? { seed: Number(process.env.SLUICE_PROPERTY_SEED) } : {}),
-  ...(process.env.SLUICE_PROPERTY_PATH ? { path: process.env.SLUICE_PROPERTY_PATH } : {}),
+  // The path names a case already shrunk: replaying it reports that case rather than shrinking on.
+  ...(process.env.SLUICE_PROPERTY_PATH ? { path: process.env.SLUICE_PROPERTY_PATH, endOnFailure: true } : {}),
 };
 
 // ---- streams ----------------------------------------------------------------------------------
