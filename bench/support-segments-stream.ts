@@ -51,7 +51,10 @@ export interface StreamingResult {
   max: number;
   /** The p99 of changes caused by events of profiles already stitched (evaluated on arrival). */
   p99KnownProfile: number;
-  /** The p99 of changes caused by a new visitor's events, which wait for identity's pass. */
+  /**
+   * The p99 of changes caused by a new visitor's events: evaluated on arrival for the profile
+   * identity's pass is foreseen to found, or after the pass where that cannot be foreseen.
+   */
   p99NewVisitor: number;
   /** How long after the last event was handed over everything was in the ledger. */
   drainSeconds: number;
@@ -315,10 +318,11 @@ type Stage = (typeof STAGES)[number];
 const STAGE_NAMES: Record<Stage, string> = {
   total: 'event handed over -> change committed',
   write: '  handed over -> stored (group commit)',
-  // At once for an event of a known profile; after identity's pass for one that links identifiers.
+  // At once for an event of a known profile or a new visitor; after identity's pass for one that
+  // links a known identifier to a new one (a visitor signing up: the pass decides the profile).
   evaluate: '  stored -> evaluated and in the ledger',
   // The same total, apart for events of profiles already stitched and of visitors never seen
-  // before, whose new profile identity must create first.
+  // before, whose new profile identity's pass then founds.
   known: 'of a known profile: handed over -> committed',
   newVisitor: 'of a new visitor: handed over -> committed',
 };
