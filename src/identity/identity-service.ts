@@ -141,13 +141,15 @@ export class IdentityService {
    * is known, and its anonymous id is unknown or on the same profile. Undefined otherwise (a pass
    * must link its identifiers first), and in a process that does not stitch (its graph may lag).
    * A later merge of that profile is announced as a move, like any other. Given the event's `seq`,
-   * an unknown anonymous id is noted as joining a known profile: its next events wait for the pass
-   * (`provisionalProfileOfEvent` does not found a profile for it).
+   * its unknown identifiers (the anonymous id; given the event, any of them, a device id say) are
+   * noted as joining a known profile: their next events wait for the pass
+   * (`provisionalProfileOfEvent` does not found a profile for them).
    */
   settledProfileOfEvent(
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
     seq?: number,
+    event?: StoredEvent,
   ): string | undefined {
     if (!this.lock) return undefined;
     const user = userId === null || userId === undefined ? undefined : this.graph.idOf('user_id', userId);
@@ -163,7 +165,11 @@ export class IdentityService {
     const settled = founder ?? anonymousFounder;
     if (settled === undefined) return undefined;
     const profileId = this.profileIdOf(settled);
-    if (seq !== undefined && anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {
+    if (seq === undefined) return profileId;
+    if (event !== undefined) {
+      for (const i of this.unknownIdentifiers(seq, event))
+        this.provisional.set(keyOf(i), { profile: undefined, seq });
+    } else if (anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {
       const n = this.currentNormalizer.normalize('anonymous_id', anonymousId);
       if (n.ok) this.provisional.set(keyOf(n), { profile: undefined, seq });
     }
@@ -180,10 +186,7 @@ export class IdentityService {
    */
   provisionalProfileOfEvent(seq: number, e: StoredEvent): ProvisionalProfile | undefined {
     if (!this.lock) return undefined;
-    const known = (namespace: string, value: string) => this.graph.idOf(namespace, value) !== undefined;
-    const { identifiers } = eventObservation(eventIdentityRow(seq, e), this.currentNormalizer, (v) =>
-      known('user_id', v),
-    );
+    const identifiers = this.identifiersOf(seq, e);
     const first = identifiers[0];
     if (first === undefined) return undefined;
     // The profile an event belongs to is its user id's, else its anonymous id's.
@@ -192,7 +195,7 @@ export class IdentityService {
       first.value === owner && (first.namespace === 'user_id' || first.namespace === 'anonymous_id')
         ? { id: profileIdFor(this.salt, first.namespace, first.value), founder: first }
         : undefined;
-    const unknown = identifiers.filter((i) => !known(i.namespace, i.value));
+    const unknown = identifiers.filter((i) => !this.isKnown(i));
     if (unknown.length < identifiers.length) profile = undefined;
     // An identifier an earlier unstitched event named: the pass founds their profile there.
     const earlier = unknown.flatMap((i) => {
@@ -203,6 +206,26 @@ export class IdentityService {
     else if (profile !== undefined && earlier.length > 0) profile = earlier[0];
     for (const i of unknown) this.provisional.set(keyOf(i), { profile, seq });
     return profile;
+  }
+
+  /** Forgets what was foreseen for events stitched through `seq` (their identifiers are known). */
+  private forgetForeseen(seq: number): void {
+    for (const [key, p] of this.provisional) if (p.seq <= seq) this.provisional.delete(key);
+  }
+
+  /** An event's identifiers as a pass reads them. */
+  private identifiersOf(seq: number, e: StoredEvent): Identifier[] {
+    return eventObservation(eventIdentityRow(seq, e), this.currentNormalizer, (v) =>
+      this.isKnown({ namespace: 'user_id', value: v }),
+    ).identifiers;
+  }
+
+  private unknownIdentifiers(seq: number, e: StoredEvent): Identifier[] {
+    return this.identifiersOf(seq, e).filter((i) => !this.isKnown(i));
+  }
+
+  private isKnown(i: Identifier): boolean {
+    return this.graph.idOf(i.namespace, i.value) !== undefined;
   }
 
   /**
@@ -332,8 +355,7 @@ export class IdentityService {
           state: { ...pass.changes.state, salt: this.salt },
         });
         this.cursors = pass.cursors;
-        for (const [key, p] of this.provisional)
-          if (p.seq <= pass.cursors.events) this.provisional.delete(key);
+        this.forgetForeseen(pass.cursors.events);
       }
       // Traits declared or deleted (here or by another process) are recomputed for everyone; a
       // pass that touched most profiles (a first load) is also cheaper recomputed whole.
@@ -540,7 +562,8 @@ export class IdentityService {
     this.offeredThrough = this.cursors.events;
     this.graph = new IdentityGraph(this.config);
     this.profileIds.clear();
-    this.provisional.clear();
+    // The events foreseen past the cursor are read again by the next pass, to the same graph.
+    this.forgetForeseen(this.cursors.events);
     await this.loadGraph();
     this.stale = false;
   }

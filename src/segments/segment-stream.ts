@@ -29,6 +29,7 @@ export interface ProfileResolver {
     userId: string | null | undefined,
     anonymousId: string | null | undefined,
     seq?: number,
+    event?: StoredEvent,
   ): string | undefined;
   /** The profile the next pass will found for an event of identifiers it has not seen, if known. */
   provisionalProfileOfEvent(seq: number, e: StoredEvent): ProvisionalProfile | undefined;
@@ -179,16 +180,7 @@ export class SegmentStream {
       for (; i < this.buffer.length && this.buffer[i]!.seq <= until && !sliced; i++) {
         const e = this.buffer[i]!;
         this.earlyThrough = e.seq;
-        const stored = e.stored;
-        e.stored = undefined;
-        let profileId = this.identity.settledProfileOfEvent(e.userId, e.anonymousId, e.seq);
-        if (profileId === undefined && stored !== undefined) {
-          const profile = this.identity.provisionalProfileOfEvent(e.seq, stored);
-          if (profile !== undefined) {
-            this.provisional.set(e.seq, { profile, userId: e.userId, anonymousId: e.anonymousId });
-            profileId = profile.id;
-          }
-        }
+        const profileId = this.arrivalProfile(e);
         if (profileId === undefined) continue;
         this.early.set(e.seq, profileId);
         for (const c of ev.applyEvent(profileId, e, now)) out.push(c);
@@ -200,6 +192,27 @@ export class SegmentStream {
       await nextTurn();
       if (ev !== this.evaluator) return;
     }
+  }
+
+  /**
+   * The profile an offered event not yet stitched is evaluated for on arrival: the settled one, or
+   * the one identity's pass is foreseen to found (asked once, when the event is first looked at).
+   */
+  private arrivalProfile(e: OfferedEvent): string | undefined {
+    const stored = e.stored;
+    e.stored = undefined;
+    const settled = this.identity.settledProfileOfEvent(e.userId, e.anonymousId, e.seq, stored);
+    if (settled !== undefined) {
+      // Looked at again (the state was loaded again) after a pass stitched its identifiers.
+      this.provisional.delete(e.seq);
+      return settled;
+    }
+    const foreseen = this.provisional.get(e.seq)?.profile;
+    if (foreseen !== undefined || stored === undefined) return foreseen?.id;
+    const profile = this.identity.provisionalProfileOfEvent(e.seq, stored);
+    if (profile === undefined) return undefined;
+    this.provisional.set(e.seq, { profile, userId: e.userId, anonymousId: e.anonymousId });
+    return profile.id;
   }
 
   /** Identity finished a pass: evaluate what it stitched. */
@@ -254,21 +267,42 @@ export class SegmentStream {
     });
     const ids = this.streaming.map((i) => this.plan.segments[i]!.id);
     const indexOf = new Map(this.streaming.map((i) => [this.plan.segments[i]!.id, i]));
+    // Members of a profile identity has not founded: a new visitor's, evaluated on arrival for the
+    // profile its pass was foreseen to found (here or in a process before this one).
+    const unfounded = new Set<string>();
     await this.store.memberships.membersOf(ids, (rows) => {
-      for (const r of rows) ev.restoreMember(indexOf.get(r.segment_id)!, r.profile_id);
+      for (const r of rows) {
+        if (!ev.hasProfile(r.profile_id)) unfounded.add(r.profile_id);
+        ev.restoreMember(indexOf.get(r.segment_id)!, r.profile_id);
+      }
     });
     if (ev.readsValues) for (const [id, values] of await this.values(undefined)) ev.loadValues(id, values);
     const through = this.identity.eventsStitchedThrough;
-    await this.readEvents(0, through, undefined, (profileId, e) => ev.load(profileId, e, now));
+    await this.readEvents(0, through, undefined, (profileId, e) => {
+      unfounded.delete(profileId);
+      ev.load(profileId, e, now);
+    });
     this.cursor = through;
     this.buffer = this.buffer.filter((e) => e.seq > through);
-    // The state was built again from the store: events evaluated on arrival after `through` are
-    // not in it, and are evaluated again.
+    // Events offered after `through` are not in the store's part of the state: those that can be
+    // evaluated on arrival are loaded too, so that the state is whole before the members are
+    // compared with it (else their profiles would leave and enter again).
     this.early.clear();
-    this.provisional.clear();
+    for (const seq of this.provisional.keys()) if (seq <= through) this.provisional.delete(seq);
     this.earlyThrough = through;
-    this.record(ev.reevaluateAll(now, { kind: 'recomputed' }));
-    if (this.buffer.length > 0) await this.evaluateOnArrival();
+    for (const e of this.buffer) {
+      this.earlyThrough = e.seq;
+      const profileId = this.arrivalProfile(e);
+      if (profileId === undefined) continue;
+      this.early.set(e.seq, profileId);
+      unfounded.delete(profileId);
+      ev.load(profileId, e, now);
+    }
+    // The rest were foreseen for events the pass gave other profiles, or merged away while no
+    // stream ran: they are gone.
+    const gone: MembershipChange[] = [];
+    for (const id of unfounded) gone.push(...ev.removeProfile(id, now, { kind: 'recomputed' }));
+    this.record([...gone, ...ev.reevaluateAll(now, { kind: 'recomputed' })]);
   }
 
   private async process(changes: ProfileChanges): Promise<void> {
@@ -365,7 +399,7 @@ export class SegmentStream {
     const reload = new Set<string>();
     const moves = new Map<string, string>();
     for (const [seq, p] of this.provisional) {
-      if (seq > through) break;
+      if (seq > through) continue;
       this.provisional.delete(seq);
       const actual = this.identity.profileOfEvent(p.userId, p.anonymousId);
       // Identity stitches every event it can give a provisional profile (its user or anonymous id).

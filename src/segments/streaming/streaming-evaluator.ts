@@ -173,6 +173,10 @@ export class StreamingEvaluator {
     this.state(profileId).setMember(segment, true);
   }
 
+  hasProfile(profileId: string): boolean {
+    return this.profiles.has(profileId);
+  }
+
   /** Makes a profile known (so that segments true without events, such as "did not buy", include it). */
   addProfile(profileId: string): void {
     this.state(profileId);
