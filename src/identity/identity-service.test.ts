@@ -213,6 +213,27 @@ describe.each(ENGINES)('identity service on %s', (engine) => {
     expect(await again.catchUp()).toMatchObject({ observations: 0, identifiers: 7 });
   });
 
+  it('still foresees, after a pass that failed, what it foresaw for the events that pass did not stitch', async () => {
+    const identity = await IdentityService.open(t.store);
+    await event(t.store, web, { userId: 'u1', event: 'Signed Up' });
+    await identity.catchUp();
+    // u1 on a new device: the device joins u1's profile, so the device's next events wait for the pass.
+    const known = trackEvent({ userId: 'u1', anonymousId: 'n2', timestamp: tick() }, web);
+    const first = await t.store.events.append([known]);
+    const u1 = await profileOf(t.store, 'user_id', 'u1');
+    expect(identity.settledProfileOfEvent('u1', 'n2', first, known)).toBe(u1);
+    const device = trackEvent({ anonymousId: 'n2', timestamp: tick() }, web);
+    expect(identity.provisionalProfileOfEvent(first + 1, device)).toBeUndefined();
+
+    const { eventPage } = t.store.identity;
+    t.store.identity.eventPage = () => Promise.reject(new Error('disk went away'));
+    await expect(identity.catchUp()).rejects.toThrow('disk went away');
+    t.store.identity.eventPage = eventPage;
+    expect(identity.provisionalProfileOfEvent(first + 1, device)).toBeUndefined();
+    await identity.catchUp();
+    expect(identity.settledProfileOfEvent(null, 'n2')).toBe(u1);
+  });
+
   it('reads offered events as the store keeps them, so a restart sees the same identifiers', async () => {
     const identity = await IdentityService.open(t.store);
     const stored = {
