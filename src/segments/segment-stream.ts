@@ -402,7 +402,7 @@ export class SegmentStream {
       if (seq > through) continue;
       this.provisional.delete(seq);
       const actual = this.identity.profileOfEvent(p.userId, p.anonymousId);
-      // Identity stitches every event it can give a provisional profile (its user or anonymous id).
+      // Identity stitches every event it foresaw a profile for, unless a rebuild changed its settings.
       if (actual === undefined || actual === p.profile.id) continue;
       reload.add(actual);
       if (this.identity.isFounded(p.profile)) reload.add(p.profile.id);
