@@ -12,7 +12,7 @@ import { ComputedTraits } from './computed-traits.js';
 import { type Identifier, IdentityGraph } from './identity-graph.js';
 import { aliasesOf, type PassCursors, type PassResult, runIdentityPass } from './identity-pass.js';
 import { IdentifierNormalizer } from './normalize-identifier.js';
-import { eventIdentityRow, eventObservation } from './observations.js';
+import { eventIdentityRow, eventObservation, namesOtherIdentifiers } from './observations.js';
 import { type MatchingSummary, replayMatches, runMatchingPass } from './probabilistic-pass.js';
 import { ProfileAttributes } from './profile-attributes.js';
 
@@ -166,9 +166,12 @@ export class IdentityService {
     if (settled === undefined) return undefined;
     const profileId = this.profileIdOf(settled);
     if (seq === undefined) return profileId;
-    if (event !== undefined) {
-      for (const i of this.unknownIdentifiers(seq, event))
-        this.provisional.set(keyOf(i), { profile: undefined, seq });
+    // Most events name only their user and anonymous ids: the others are normalized when named.
+    const row = event === undefined ? undefined : eventIdentityRow(seq, event);
+    if (row !== undefined && namesOtherIdentifiers(row)) {
+      for (const i of this.identifiersOfRow(row)) {
+        if (!this.isKnown(i)) this.provisional.set(keyOf(i), { profile: undefined, seq });
+      }
     } else if (anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {
       const n = this.currentNormalizer.normalize('anonymous_id', anonymousId);
       if (n.ok) this.provisional.set(keyOf(n), { profile: undefined, seq });
@@ -186,7 +189,7 @@ export class IdentityService {
    */
   provisionalProfileOfEvent(seq: number, e: StoredEvent): ProvisionalProfile | undefined {
     if (!this.lock) return undefined;
-    const identifiers = this.identifiersOf(seq, e);
+    const identifiers = this.identifiersOfRow(eventIdentityRow(seq, e));
     const first = identifiers[0];
     if (first === undefined) return undefined;
     // The profile an event belongs to is its user id's, else its anonymous id's.
@@ -214,14 +217,10 @@ export class IdentityService {
   }
 
   /** An event's identifiers as a pass reads them. */
-  private identifiersOf(seq: number, e: StoredEvent): Identifier[] {
-    return eventObservation(eventIdentityRow(seq, e), this.currentNormalizer, (v) =>
+  private identifiersOfRow(row: EventIdentityRow): Identifier[] {
+    return eventObservation(row, this.currentNormalizer, (v) =>
       this.isKnown({ namespace: 'user_id', value: v }),
     ).identifiers;
-  }
-
-  private unknownIdentifiers(seq: number, e: StoredEvent): Identifier[] {
-    return this.identifiersOf(seq, e).filter((i) => !this.isKnown(i));
   }
 
   private isKnown(i: Identifier): boolean {

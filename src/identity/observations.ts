@@ -39,6 +39,17 @@ export function eventObservation(
   );
 }
 
+/** Whether an event names identifiers (as `eventObservation` reads them) besides its user and anonymous ids. */
+export function namesOtherIdentifiers(row: EventIdentityRow): boolean {
+  return (
+    row.context_email !== null ||
+    row.context_phone !== null ||
+    row.device_id !== null ||
+    (row.type === 'identify' && (row.traits_email !== null || row.traits_phone !== null)) ||
+    (row.type === 'alias' && row.previous_id !== null)
+  );
+}
+
 /** The identifiers of a profile record, as its source's mapping named them. */
 export function recordObservation(row: RecordIdentityRow, normalizer: IdentifierNormalizer): Observation {
   const raw: [string, string | null][] = [];

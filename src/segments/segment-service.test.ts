@@ -227,6 +227,37 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     },
   );
 
+  it("keeps a new visitor's profile when the pass that founds it commits while the segments load", async () => {
+    await h.ingest([
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+      { userId: 'u0', event: 'Purchased', timestamp: new Date(START - DAY) },
+    ]);
+    const never = await h.segments.create({
+      name: 'never purchased',
+      condition: { kind: 'event', event: 'Purchased', performed: false },
+    });
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Signed Up' }]);
+    // The segments restart (over events that are not the visitor's), and the pass commits once
+    // they have read the profiles identity knows.
+    const { profileIds } = h.store.memberships;
+    h.store.memberships.profileIds = async (onRows) => {
+      await profileIds.call(h.store.memberships, onRows);
+      h.store.memberships.profileIds = profileIds;
+      h.identity.offer(first, stored);
+      await h.identity.settle();
+    };
+    await h.segments.create({ name: 'buyers', condition: { kind: 'event', event: 'Purchased' } });
+    await h.segments.settle();
+    const visitor = h.identity.profileOfEvent(null, 'device-2')!;
+    expect(await h.members(never.id)).toEqual([u1, visitor].sort());
+    expect(await batchMembers(never.id)).toEqual([u1, visitor].sort());
+    const changes = (await h.store.memberships.changes(never.id, 0, 100)).filter(
+      (c) => c.profileId === visitor,
+    );
+    expect(changes.map((c) => [c.entered, c.reason.kind])).toEqual([[true, 'event']]);
+  });
+
   it("keeps a new visitor's foreseen profile in its segments, without leaving and entering again, when the segments restart before the pass", async () => {
     await h.ingest([
       { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },

@@ -262,6 +262,9 @@ export class SegmentStream {
     await this.drain();
     const ev = this.evaluator;
     const now = this.now();
+    // Read first: a pass that commits while the profiles are read founds its profiles for events
+    // past `through`, looked at below as any offered since.
+    const through = this.identity.eventsStitchedThrough;
     await this.store.memberships.profileIds((ids) => {
       for (const id of ids) ev.addProfile(id);
     });
@@ -277,7 +280,6 @@ export class SegmentStream {
       }
     });
     if (ev.readsValues) for (const [id, values] of await this.values(undefined)) ev.loadValues(id, values);
-    const through = this.identity.eventsStitchedThrough;
     await this.readEvents(0, through, undefined, (profileId, e) => {
       unfounded.delete(profileId);
       ev.load(profileId, e, now);
