@@ -283,6 +283,31 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     expect(await batchMembers(viewers.id)).toEqual([u0, visitor].sort());
   });
 
+  it('gives the events offered while the segments restart as the reasons of what they change', async () => {
+    await h.ingest([
+      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+    ]);
+    const viewers = await h.segments.create({
+      name: 'viewers',
+      condition: { kind: 'event', event: 'Viewed Product' },
+    });
+    const u0 = h.identity.profileOfEvent('u0', null)!;
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const restarted = h.segments.create({
+      name: 'signed up',
+      condition: { kind: 'event', event: 'Signed Up' },
+    });
+    const { first } = await offerToSegments([{ userId: 'u1', event: 'Viewed Product' }]);
+    await restarted;
+    await h.segments.settle();
+    const changes = await h.store.memberships.changes(viewers.id, 0, 100);
+    expect(changes.map((c) => [c.profileId, c.entered, c.reason.kind, c.reason.seq])).toEqual([
+      [u0, true, 'recomputed', undefined],
+      [u1, true, 'event', first],
+    ]);
+  });
+
   it('waits for the pass for a visitor whose device a known user named in an event just before', async () => {
     await h.ingest([
       { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },

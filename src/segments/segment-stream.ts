@@ -286,13 +286,16 @@ export class SegmentStream {
     });
     this.cursor = through;
     this.buffer = this.buffer.filter((e) => e.seq > through);
-    // Events offered after `through` are not in the store's part of the state: those that can be
-    // evaluated on arrival are loaded too, so that the state is whole before the members are
-    // compared with it (else their profiles would leave and enter again).
+    // Events offered after `through` are not in the store's part of the state. Those evaluated on
+    // arrival before are loaded too, so that the state holds what the members do before the two
+    // are compared (else their profiles would leave and enter again); the others are evaluated
+    // after, each the reason of what it changes.
+    const lookedAt = this.earlyThrough;
     this.early.clear();
     for (const seq of this.provisional.keys()) if (seq <= through) this.provisional.delete(seq);
     this.earlyThrough = through;
     for (const e of this.buffer) {
+      if (e.seq > lookedAt) break;
       this.earlyThrough = e.seq;
       const profileId = this.arrivalProfile(e);
       if (profileId === undefined) continue;
@@ -305,6 +308,7 @@ export class SegmentStream {
     const gone: MembershipChange[] = [];
     for (const id of unfounded) gone.push(...ev.removeProfile(id, now, { kind: 'recomputed' }));
     this.record([...gone, ...ev.reevaluateAll(now, { kind: 'recomputed' })]);
+    if (this.buffer.length > 0) await this.evaluateOnArrival();
   }
 
   private async process(changes: ProfileChanges): Promise<void> {
