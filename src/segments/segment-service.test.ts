@@ -39,6 +39,40 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     await h.segments.settle();
     return { first, stored };
   };
+  /** u0, who viewed a product, and u1, who signed up, a day before; and a segment of viewers. */
+  const viewersOfTwo = async () => {
+    await h.ingest([
+      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+    ]);
+    const viewers = await h.segments.create({
+      name: 'viewers',
+      condition: { kind: 'event', event: 'Viewed Product' },
+    });
+    return {
+      viewers,
+      u0: h.identity.profileOfEvent('u0', null)!,
+      u1: h.identity.profileOfEvent('u1', null)!,
+    };
+  };
+  /**
+   * u1, who signed up a day before, and a segment of those who never purchased (u0 did); then a
+   * new visitor's first event, handed to segments alone: its foreseen profile enters the segment.
+   */
+  const newVisitorNeverPurchased = async () => {
+    await h.ingest([
+      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
+      { userId: 'u0', event: 'Purchased', timestamp: new Date(START - DAY) },
+    ]);
+    const never = await h.segments.create({
+      name: 'never purchased',
+      condition: { kind: 'event', event: 'Purchased', performed: false },
+    });
+    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Signed Up' }]);
+    expect(await h.members(never.id)).toHaveLength(2);
+    return { never, u1, first, stored };
+  };
   /** A CRM record that links identifiers, stored for identity's next pass. */
   const crmRecord = async (identifiers: Record<string, string[]>) => {
     const crm = (await h.store.sources.create({ name: 'crm', kind: 'profiles' })).id;
@@ -163,16 +197,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   });
 
   it("leaves a new visitor's provisional profile as merged when stitching links its events elsewhere", async () => {
-    await h.ingest([
-      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
-      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
-    ]);
-    const viewers = await h.segments.create({
-      name: 'viewers',
-      condition: { kind: 'event', event: 'Viewed Product' },
-    });
-    const u0 = h.identity.profileOfEvent('u0', null)!;
-    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const { viewers, u0, u1 } = await viewersOfTwo();
     // A device's first view, evaluated on arrival for the profile its anonymous id would found...
     const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Viewed Product' }]);
     const [visitor, ...others] = (await h.members(viewers.id)).filter((id) => id !== u0);
@@ -199,19 +224,8 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   it.each(['the segments restart', 'the segment service reopens'])(
     "drops a new visitor's foreseen profile that stitching does not found when %s before the pass",
     async (how) => {
-      await h.ingest([
-        { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
-        { userId: 'u0', event: 'Purchased', timestamp: new Date(START - DAY) },
-      ]);
-      const never = await h.segments.create({
-        name: 'never purchased',
-        condition: { kind: 'event', event: 'Purchased', performed: false },
-      });
-      const u1 = h.identity.profileOfEvent('u1', null)!;
-      // A device's first event: its foreseen profile enters "never purchased"...
-      const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Signed Up' }]);
-      expect(await h.members(never.id)).toHaveLength(2);
-      // ...but a CRM record says the device is u1's, and the segments start again before the pass.
+      const { never, u1, first, stored } = await newVisitorNeverPurchased();
+      // A CRM record says the device is u1's, and the segments start again before the pass.
       await crmRecord({ user_id: ['u1'], anonymous_id: ['device-2'] });
       if (how === 'the segments restart')
         await h.segments.create({ name: 'signed up', condition: { kind: 'event', event: 'Signed Up' } });
@@ -228,16 +242,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   );
 
   it("keeps a new visitor's profile when the pass that founds it commits while the segments load", async () => {
-    await h.ingest([
-      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
-      { userId: 'u0', event: 'Purchased', timestamp: new Date(START - DAY) },
-    ]);
-    const never = await h.segments.create({
-      name: 'never purchased',
-      condition: { kind: 'event', event: 'Purchased', performed: false },
-    });
-    const u1 = h.identity.profileOfEvent('u1', null)!;
-    const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Signed Up' }]);
+    const { never, u1, first, stored } = await newVisitorNeverPurchased();
     // The segments restart (over events that are not the visitor's), and the pass commits once
     // they have read the profiles identity knows.
     const { profileIds } = h.store.memberships;
@@ -259,15 +264,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   });
 
   it("keeps a new visitor's foreseen profile in its segments, without leaving and entering again, when the segments restart before the pass", async () => {
-    await h.ingest([
-      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
-      { userId: 'u0', event: 'Signed Up', timestamp: new Date(START - DAY) },
-    ]);
-    const viewers = await h.segments.create({
-      name: 'viewers',
-      condition: { kind: 'event', event: 'Viewed Product' },
-    });
-    const u0 = h.identity.profileOfEvent('u0', null)!;
+    const { viewers, u0 } = await viewersOfTwo();
     const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Viewed Product' }]);
     await h.segments.create({ name: 'signed up', condition: { kind: 'event', event: 'Signed Up' } });
 
@@ -284,16 +281,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   });
 
   it('gives the events offered while the segments restart as the reasons of what they change', async () => {
-    await h.ingest([
-      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
-      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
-    ]);
-    const viewers = await h.segments.create({
-      name: 'viewers',
-      condition: { kind: 'event', event: 'Viewed Product' },
-    });
-    const u0 = h.identity.profileOfEvent('u0', null)!;
-    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const { viewers, u0, u1 } = await viewersOfTwo();
     const restarted = h.segments.create({
       name: 'signed up',
       condition: { kind: 'event', event: 'Signed Up' },
@@ -309,16 +297,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
   });
 
   it('waits for the pass for a visitor whose device a known user named in an event just before', async () => {
-    await h.ingest([
-      { userId: 'u1', event: 'Signed Up', timestamp: new Date(START - DAY) },
-      { userId: 'u0', event: 'Viewed Product', timestamp: new Date(START - DAY) },
-    ]);
-    const viewers = await h.segments.create({
-      name: 'viewers',
-      condition: { kind: 'event', event: 'Viewed Product' },
-    });
-    const u0 = h.identity.profileOfEvent('u0', null)!;
-    const u1 = h.identity.profileOfEvent('u1', null)!;
+    const { viewers, u0, u1 } = await viewersOfTwo();
     // u1's event names a new device; the next names the device and a new anonymous id, which the
     // pass links to u1 through the device: no profile of that anonymous id enters meanwhile.
     const { first, stored } = await offerToSegments([
