@@ -397,9 +397,9 @@ export class SegmentStream {
 
   /**
    * New visitors' events that identity's pass through `through` gave a profile other than the one
-   * foreseen (a record or another event in it linked their identifiers elsewhere). Both profiles
-   * are loaded again; a foreseen profile the pass did not found at all leaves its segments as
-   * merged into one of them.
+   * foreseen (a record or another event in it linked their identifiers elsewhere). The profile the
+   * pass gave them is loaded again, and so is the foreseen one if the pass founded it (for other
+   * events); one it did not found leaves its segments as merged into the first.
    */
   private mispredicted(through: number): { moves: { oldId: string; newId: string }[]; reload: string[] } {
     const reload = new Set<string>();
