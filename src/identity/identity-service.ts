@@ -32,6 +32,11 @@ export interface ProfileChanges {
   valuesChanged: readonly string[] | undefined;
   /** Profiles merged into others (the old id is now an alias). */
   moves: readonly { oldId: string; newId: string }[];
+  /**
+   * The graph was built again from everything stored (`rebuild`): with other settings, profiles
+   * may have split, merged or gone, none of it announced as moves.
+   */
+  rebuilt?: boolean;
 }
 
 export interface StitchSummary {
@@ -460,7 +465,7 @@ export class IdentityService {
       this.cursors = { ...pass.cursors, auditSeq: replay.auditSeq };
       await this.traits.refresh();
       await this.attributes.refresh();
-      this.announce(undefined, []);
+      this.announce(undefined, [], undefined, true);
       return this.summary(pass, started);
     });
   }
@@ -530,8 +535,15 @@ export class IdentityService {
     profiles: readonly string[] | undefined,
     moves: ProfileChanges['moves'],
     valuesChanged = profiles,
+    rebuilt = false,
   ): void {
-    const changes = { eventsThrough: this.cursors.events, profiles, valuesChanged, moves };
+    const changes: ProfileChanges = {
+      eventsThrough: this.cursors.events,
+      profiles,
+      valuesChanged,
+      moves,
+      ...(rebuilt ? { rebuilt } : {}),
+    };
     for (const listener of this.listeners) {
       try {
         listener(changes);

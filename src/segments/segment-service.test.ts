@@ -318,6 +318,23 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     expect(await batchMembers(viewers.id)).toEqual([u0, u1].sort());
   });
 
+  it("follows identity's rebuild with other settings: a profile that loses an identifier leaves what its events gave", async () => {
+    const { viewers, u0, u1 } = await viewersOfTwo();
+    // u1 signs in on a device, whose views are then u1's.
+    await h.ingest([
+      { userId: 'u1', anonymousId: 'dev-1', event: 'Signed In' },
+      { anonymousId: 'dev-1', event: 'Viewed Product' },
+    ]);
+    expect(await h.members(viewers.id)).toEqual([u0, u1].sort());
+    // Device ids like this one no longer link anything: the views are nobody's.
+    await h.identity.rebuild({ blocked: { anonymous_id: ['^dev-'] } });
+    await h.segments.settle();
+    expect(h.identity.profileOfEvent(null, 'dev-1')).toBeUndefined();
+    expect(await batchMembers(viewers.id)).toEqual([u0]);
+    expect(await h.members(viewers.id)).toEqual([u0]);
+    expect(await ledgerMembers(viewers.id)).toEqual([u0]);
+  });
+
   it("keeps a new visitor's provisional profile when stitching founds it but gives one of its events to another", async () => {
     await h.ingest([
       { type: 'identify', userId: 'u0', traits: { plan: 'gold' }, timestamp: new Date(START - DAY) },

@@ -15,6 +15,8 @@ export interface ProfileChanges {
   /** Of those, the ones whose attribute or trait values may have changed; undefined: any profile. */
   valuesChanged: readonly string[] | undefined;
   moves: readonly { oldId: string; newId: string }[];
+  /** Identity's graph was built again: any profile may have split, merged or gone. */
+  rebuilt?: boolean;
 }
 
 /** The part of identity resolution that streaming segments rely on. */
@@ -129,9 +131,14 @@ export class SegmentStream {
     return this.enqueue(async () => {
       this.plan = plan;
       this.streaming = streaming;
-      this.evaluator = new StreamingEvaluator(plan, streaming);
-      await this.load();
+      await this.loadAfresh();
     });
+  }
+
+  /** Forgets the state and loads it from the store again (over the definitions current then). */
+  private loadAfresh(): Promise<void> {
+    this.evaluator = new StreamingEvaluator(this.plan, this.streaming);
+    return this.load();
   }
 
   /** Events the ingest writer just stored, numbered from `firstSeq`. */
@@ -215,10 +222,10 @@ export class SegmentStream {
     return profile.id;
   }
 
-  /** Identity finished a pass: evaluate what it stitched. */
+  /** Identity finished a pass: evaluate what it stitched (all of it again after a rebuild). */
   onProfiles(changes: ProfileChanges): void {
     if (this.closed) return;
-    void this.enqueue(() => this.process(changes));
+    void this.enqueue(() => (changes.rebuilt ? this.loadAfresh() : this.process(changes)));
   }
 
   /** Runs the timers due now (the service's clock), e.g. after a test moved its clock. */
