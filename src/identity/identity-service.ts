@@ -172,9 +172,8 @@ export class IdentityService {
     const profileId = this.profileIdOf(settled);
     if (seq === undefined) return profileId;
     // Most events name only their user and anonymous ids: the others are normalized when named.
-    const row = event === undefined ? undefined : eventIdentityRow(seq, event);
-    if (row !== undefined && namesOtherIdentifiers(row)) {
-      for (const i of this.identifiersOfRow(row)) {
+    if (event !== undefined && namesOtherIdentifiers(event)) {
+      for (const i of this.identifiersOfRow(eventIdentityRow(seq, event))) {
         if (!this.isKnown(i)) this.provisional.set(keyOf(i), { profile: undefined, seq });
       }
     } else if (anonymous === undefined && anonymousId !== null && anonymousId !== undefined) {

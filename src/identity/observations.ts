@@ -39,14 +39,20 @@ export function eventObservation(
   );
 }
 
-/** Whether an event names identifiers (as `eventObservation` reads them) besides its user and anonymous ids. */
-export function namesOtherIdentifiers(row: EventIdentityRow): boolean {
+/**
+ * Whether an event names identifiers besides its user and anonymous ids: the fields
+ * `eventIdentityRow` reads for `eventObservation`, checked without building the row.
+ */
+export function namesOtherIdentifiers(e: StoredEvent): boolean {
+  const present = (v: unknown) => v !== null && v !== undefined;
+  const contextTraits = (e.context.traits ?? {}) as Record<string, unknown>;
+  const device = (e.context.device ?? {}) as Record<string, unknown>;
   return (
-    row.context_email !== null ||
-    row.context_phone !== null ||
-    row.device_id !== null ||
-    (row.type === 'identify' && (row.traits_email !== null || row.traits_phone !== null)) ||
-    (row.type === 'alias' && row.previous_id !== null)
+    present(contextTraits.email) ||
+    present(contextTraits.phone) ||
+    present(device.id) ||
+    (e.type === 'identify' && (present(e.traits.email) || present(e.traits.phone))) ||
+    (e.type === 'alias' && present(e.previousId))
   );
 }
 
