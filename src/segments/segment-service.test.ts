@@ -73,6 +73,19 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     expect(await h.members(never.id)).toHaveLength(2);
     return { never, u1, first, stored };
   };
+  /** Has identity stitch events offered to segments alone, then waits until segments are done. */
+  const stitch = async ({ first, stored }: { first: number; stored: StoredEvent[] }) => {
+    h.identity.offer(first, stored);
+    await h.identity.settle();
+    await h.segments.settle();
+  };
+  /** A segment's ledger as (profile, entered, kind of reason) rows. */
+  const ledgerRows = async (segmentId: string) =>
+    (await h.store.memberships.changes(segmentId, 0, 100)).map((c) => [
+      c.profileId,
+      c.entered,
+      c.reason.kind,
+    ]);
   /** A CRM record that links identifiers, stored for identity's next pass. */
   const crmRecord = async (identifiers: Record<string, string[]>) => {
     const crm = (await h.store.sources.create({ name: 'crm', kind: 'profiles' })).id;
@@ -207,9 +220,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     // ...but a CRM record stitched in the same pass says the device is u1's.
     await crmRecord({ user_id: ['u1'], anonymous_id: ['device-2'] });
 
-    h.identity.offer(first, stored);
-    await h.identity.settle();
-    await h.segments.settle();
+    await stitch({ first, stored });
     expect(h.identity.profileOfEvent(null, 'device-2')).toBe(u1);
     expect(await h.members(viewers.id)).toEqual([u0, u1].sort());
     const changes = (await h.store.memberships.changes(viewers.id, 0, 100)).filter((c) => c.profileId !== u0);
@@ -231,9 +242,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
         await h.segments.create({ name: 'signed up', condition: { kind: 'event', event: 'Signed Up' } });
       else await h.reopen();
 
-      h.identity.offer(first, stored);
-      await h.identity.settle();
-      await h.segments.settle();
+      await stitch({ first, stored });
       expect(h.identity.profileOfEvent(null, 'device-2')).toBe(u1);
       expect(await h.members(never.id)).toEqual([u1]);
       expect(await ledgerMembers(never.id)).toEqual([u1]);
@@ -268,12 +277,9 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     const { first, stored } = await offerToSegments([{ anonymousId: 'device-2', event: 'Viewed Product' }]);
     await h.segments.create({ name: 'signed up', condition: { kind: 'event', event: 'Signed Up' } });
 
-    h.identity.offer(first, stored);
-    await h.identity.settle();
-    await h.segments.settle();
+    await stitch({ first, stored });
     const visitor = h.identity.profileOfEvent(null, 'device-2')!;
-    const changes = await h.store.memberships.changes(viewers.id, 0, 100);
-    expect(changes.map((c) => [c.profileId, c.entered, c.reason.kind])).toEqual([
+    expect(await ledgerRows(viewers.id)).toEqual([
       [u0, true, 'recomputed'],
       [visitor, true, 'event'],
     ]);
@@ -306,12 +312,9 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     ]);
     expect(await h.members(viewers.id)).toEqual([u0]);
 
-    h.identity.offer(first, stored);
-    await h.identity.settle();
-    await h.segments.settle();
+    await stitch({ first, stored });
     expect(h.identity.profileOfEvent(null, 'a-9')).toBe(u1);
-    const changes = await h.store.memberships.changes(viewers.id, 0, 100);
-    expect(changes.map((c) => [c.profileId, c.entered, c.reason.kind])).toEqual([
+    expect(await ledgerRows(viewers.id)).toEqual([
       [u0, true, 'recomputed'],
       [u1, true, 'event'],
     ]);
@@ -361,9 +364,7 @@ describe.each(ENGINES)('segments on %s', (engine) => {
     );
     const first = await h.store.events.append(stored);
     h.segments.offer(first, stored);
-    h.identity.offer(first, stored);
-    await h.identity.settle();
-    await h.segments.settle();
+    await stitch({ first, stored });
     const x1 = h.identity.profileOfEvent('x1', 'shared')!;
     const x2 = h.identity.profileOfEvent('x2', 'shared')!;
     expect(x2).not.toBe(x1);
