@@ -36,8 +36,6 @@ export interface MembershipChange {
   reason: ChangeReason;
 }
 
-const NO_VALUES: readonly AggregatedValue[] = [];
-
 /** Whether a profile's state satisfies a segment's condition at `now`. */
 type Condition = (p: ProfileState, now: number) => boolean;
 
@@ -107,6 +105,10 @@ export class StreamingEvaluator {
   private passed: boolean[] = [];
   /** Segments already listed for the event being absorbed (`seen[s] === stamp`). */
   private readonly seen: Uint32Array;
+  /** The segments the event last absorbed may have moved (see `absorb`). */
+  private readonly affected: number[] = [];
+  /** The values of a log's columns an event carries, as it is added to the log. */
+  private readonly columnValues: AggregatedValue[] = [];
   private stamp = 0;
   /** Event feature values computed for the profile being tested (`cached[f] === testStamp`). */
   private readonly cached: Uint32Array;
@@ -118,6 +120,9 @@ export class StreamingEvaluator {
   private readonly ofSequence: Set<number>[];
   private readonly ofValues = new Set<number>();
   private readonly timed = new Set<number>();
+  /** `ofValues` and `timed` as lists, iterated per change and per timer. */
+  private readonly valueSegments: readonly number[];
+  private readonly timedSegments: readonly number[];
   /** Time tests on values, which schedule timers. */
   private readonly valueTimers: { feature: number; test: ValueTest }[] = [];
 
@@ -138,6 +143,8 @@ export class StreamingEvaluator {
     this.eventSegments = this.ofEvent.map((s) => [...s]);
     this.sequenceSegments = this.ofSequence.map((s) => [...s]);
     this.directions = eventDirections(plan, streaming);
+    this.valueSegments = [...this.ofValues];
+    this.timedSegments = [...this.timed];
     for (const s of streaming) this.conditions[s] = this.compile(plan.segments[s]!.node);
     this.propertyPaths = plan.events.map((f) => f.property?.split('.'));
     this.seen = new Uint32Array(plan.segments.length);
@@ -220,10 +227,10 @@ export class StreamingEvaluator {
       this.absorb(p, e, now);
       return this.reevaluate(profileId, p, this.streaming, now, reason);
     }
-    const { affected, due } = this.absorb(state, e, now);
+    const due = this.absorb(state, e, now);
     const changes: MembershipChange[] = [];
     const directions = e.event === null ? undefined : this.directions.get(e.event);
-    this.test(profileId, state, affected, now, reason, changes, directions);
+    this.test(profileId, state, this.affected, now, reason, changes, directions);
     // Only the features the event fed can have come due sooner: the others are as scheduled.
     if (due < state.due) {
       state.due = due;
@@ -237,7 +244,8 @@ export class StreamingEvaluator {
     const fresh = !this.profiles.has(profileId);
     const p = this.state(profileId);
     p.values = values;
-    return this.reevaluate(profileId, p, fresh ? this.streaming : this.ofValues, now, { kind: 'profile' });
+    const segments = fresh ? this.streaming : this.valueSegments;
+    return this.reevaluate(profileId, p, segments, now, { kind: 'profile' });
   }
 
   /** A profile is gone (merged into another): it leaves every segment. */
@@ -268,7 +276,7 @@ export class StreamingEvaluator {
       const p = this.profiles.get(id);
       if (!p || p.due !== due) continue;
       p.due = Number.POSITIVE_INFINITY;
-      changes.push(...this.reevaluate(id, p, this.timed, now, { kind: 'time' }));
+      changes.push(...this.reevaluate(id, p, this.timedSegments, now, { kind: 'time' }));
     }
     return changes;
   }
@@ -283,14 +291,16 @@ export class StreamingEvaluator {
   }
 
   /**
-   * Adds an event to the features it matches; returns the segments to look at again and the
-   * earliest time one of the features it fed changes with no further event.
+   * Adds an event to the features it matches: the segments to look at again are then in
+   * `affected`, and the earliest time one of the features it fed changes with no further event is
+   * returned. Called for every event: it allocates nothing but the state it grows.
    */
-  private absorb(p: ProfileState, e: StreamEvent, now: number): { affected: number[]; due: number } {
-    const affected: number[] = [];
+  private absorb(p: ProfileState, e: StreamEvent, now: number): number {
+    const affected = this.affected;
+    affected.length = 0;
     let due = Number.POSITIVE_INFINITY;
     const route = e.event === null ? undefined : this.routes.byEvent.get(e.event);
-    if (!route) return { affected, due };
+    if (!route) return due;
     const passed = this.passed;
     for (let i = 0; i < route.filters.length; i++) {
       let ok = true;
@@ -303,15 +313,6 @@ export class StreamingEvaluator {
       passed[i] = ok;
     }
     const stamp = this.nextStamp();
-    const seen = this.seen;
-    const list = (segments: readonly number[]) => {
-      for (let i = 0; i < segments.length; i++) {
-        const seg = segments[i]!;
-        if (seen[seg] === stamp) continue;
-        seen[seg] = stamp;
-        affected.push(seg);
-      }
-    };
     for (const t of route.targets) {
       if (!passed[t.where]) continue;
       switch (t.kind) {
@@ -323,16 +324,15 @@ export class StreamingEvaluator {
             log = new MatchedEvents(plan.columns.length);
             p.logs[t.log] = log;
           }
-          const values: readonly AggregatedValue[] =
-            plan.columns.length === 0
-              ? NO_VALUES
-              : plan.columns.map((c) => {
-                  const raw = valueAt(e.properties, c.path);
-                  return c.as === 'text' ? textOf(raw) : numberOf(raw);
-                });
+          const values = this.columnValues;
+          for (let c = 0; c < plan.columns.length; c++) {
+            const column = plan.columns[c]!;
+            const raw = valueAt(e.properties, column.path);
+            values[c] = column.as === 'text' ? textOf(raw) : numberOf(raw);
+          }
           log.add(e.timestamp, values, now - plan.spans[plan.spans.length - 1]!);
           due = Math.min(due, log.nextChange(now, plan.spans));
-          list(this.logSegments[t.log]!);
+          this.list(this.logSegments[t.log]!, stamp);
           break;
         }
         case 'totals': {
@@ -350,7 +350,7 @@ export class StreamingEvaluator {
             f.fn === 'count' ? null : f.fn === 'distinct_count' ? textOf(raw) : numberOf(raw),
             now,
           );
-          list(this.eventSegments[t.feature]!);
+          this.list(this.eventSegments[t.feature]!, stamp);
           break;
         }
         case 'first':
@@ -364,14 +364,26 @@ export class StreamingEvaluator {
           if (t.kind === 'first') s.addFirst(e.timestamp, e.seq, now);
           else s.addThen(e.timestamp, e.seq, now);
           due = Math.min(due, s.nextChange(now));
-          list(this.sequenceSegments[t.feature]!);
+          this.list(this.sequenceSegments[t.feature]!, stamp);
           break;
         }
         default:
           assertNever(t);
       }
     }
-    return { affected, due };
+    return due;
+  }
+
+  /** Adds to `affected` the segments not listed yet for the event being absorbed. */
+  private list(segments: readonly number[], stamp: number): void {
+    const seen = this.seen;
+    const affected = this.affected;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      if (seen[seg] === stamp) continue;
+      seen[seg] = stamp;
+      affected.push(seg);
+    }
   }
 
   private nextStamp(): number {
@@ -385,7 +397,7 @@ export class StreamingEvaluator {
   private reevaluate(
     profileId: string,
     p: ProfileState,
-    segments: Iterable<number>,
+    segments: readonly number[],
     now: number,
     reason: ChangeReason,
   ): MembershipChange[] {
@@ -399,7 +411,7 @@ export class StreamingEvaluator {
   private test(
     profileId: string,
     p: ProfileState,
-    segments: Iterable<number>,
+    segments: readonly number[],
     now: number,
     reason: ChangeReason,
     changes: MembershipChange[],
@@ -408,7 +420,8 @@ export class StreamingEvaluator {
   ): void {
     this.testStamp = this.testStamp === 0xffffffff ? 1 : this.testStamp + 1;
     if (this.testStamp === 1) this.cached.fill(0);
-    for (const s of segments) {
+    for (let i = 0; i < segments.length; i++) {
+      const s = segments[i]!;
       const was = p.isMember(s);
       const direction = directions?.[s];
       if ((direction === ENTERS_ONLY && was) || (direction === EXITS_ONLY && !was)) continue;
