@@ -23,7 +23,8 @@ export async function spawnServer(env: Record<string, string>, port?: number): P
   const listen = port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(listen)],
+    // The young generation `npm start` gives the server (see the README's "Start and test").
+    ['--max-semi-space-size=64', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(listen)],
     {
       cwd: ROOT,
       env: { ...process.env, SLUICE_DEMO: 'false', ...env },
