@@ -312,6 +312,57 @@ describe.each(ENGINES)('membership ledger on %s', (engine) => {
     expect((await m.changes('s\t2', 0, 10)).map((c) => c.reason)).toEqual(ledger.map((c) => c.reason));
   });
 
+  it('numbers the changes an event caused in their order, among other changes of the same batch', async () => {
+    const m = t.store.memberships;
+    await m.record([change('s0', 'p0', true, 0)], 'streaming');
+    const at = (minute: number) => new Date(AT + minute * 60_000);
+    // Events not stored: their reasons read back as their seqs.
+    const first = { kind: 'event', event: 'Product Viewed', messageId: 'e1', seq: 101 };
+    const second = { kind: 'event', event: 'Product Viewed', messageId: 'e2', seq: 102 };
+    const merge = { kind: 'merge', into: 'p2' };
+    const batch: [string, string, boolean, Date, Record<string, unknown>][] = [
+      // What one event changed for one profile, then the next event of the same profile.
+      ['s1', 'p1', true, at(1), first],
+      ['s2', 'p1', false, at(1), first],
+      ['s3', 'p1', true, at(1), first],
+      ['s1', 'p1', false, at(1), second],
+      // Another profile, the same reason: a run of its own.
+      ['s2', 'p2', true, at(1), second],
+      // The same profile and reason at a later time.
+      ['s2', 'p2', false, at(2), second],
+      ['s3', 'p1', false, at(2), merge],
+      ['s0', 'p0', false, at(2), merge],
+    ];
+    const recorded = await m.record(
+      batch.map(([segmentId, profileId, entered, time, reason]) => ({
+        segmentId,
+        profileId,
+        entered,
+        at: time,
+        reason,
+      })),
+      'streaming',
+    );
+    expect(recorded).toBe(2);
+    const ledger = [];
+    for (const s of ['s0', 's1', 's2', 's3']) ledger.push(...(await m.changes(s, 1, 100)));
+    ledger.sort((a, b) => a.seq - b.seq);
+    const readBack = (reason: Record<string, unknown>) =>
+      reason.kind === 'event' ? { kind: 'event', seq: reason.seq } : reason;
+    expect(ledger.map((c) => [c.seq, c.segmentId, c.profileId, c.entered, c.at, c.reason])).toEqual(
+      batch.map(([segmentId, profileId, entered, time, reason], i) => [
+        recorded + i,
+        segmentId,
+        profileId,
+        entered,
+        time,
+        readBack(reason),
+      ]),
+    );
+    expect((await m.ofProfile('p1')).map((r) => r.segmentId)).toEqual([]);
+    expect(await m.ofProfile('p0')).toEqual([]);
+  });
+
   it('records ids that hold tabs or line breaks as they are', async () => {
     const m = t.store.memberships;
     await m.record([change('s1', 'p\t1', true, 0), change('s\n2', 'p2', true, 1)], 'streaming');
