@@ -2,6 +2,7 @@ import {
   type DuckDBConnection,
   DuckDBDataChunk,
   type DuckDBInstance,
+  type DuckDBPreparedStatement,
   DuckDBTimestampTZValue,
   DuckDBTypeId,
   type DuckDBValue,
@@ -131,11 +132,18 @@ export class DuckDBDatabase implements Database {
   async bulkInsert(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
     // skipConflicts needs nothing here: DuckDB tables carry no unique index on bulk-written data.
     if (rows.length === 0) return;
-    // In a transaction: the commit (the write to the log, a checkpoint now and then) runs on
-    // DuckDB's threads, not the event loop's. So do small writes (see `TEXT_ROWS`); a large one's
-    // appender flush runs on the event loop, and waits there while a checkpoint writes the table
-    // (asleep on DuckDB's lock: 0.4-1.5 s at 10,000 events/s when the live writes of 71 to 700
-    // rows went through the appender, with DuckDB's 122,880-row groups; shorter with `ROW_GROUP_SIZE`).
+    // A small write is one statement, committed by DuckDB on its own threads (the write to the
+    // log, a checkpoint now and then): no BEGIN and COMMIT, each a round trip through the event
+    // loop (see `insertText`).
+    const text = asText(rows, columns.length);
+    if (text !== undefined) {
+      await this.withConnection((c) => insertText(c, table, columns, text));
+      return;
+    }
+    // A large one's appender flush runs on the event loop: in a transaction, the commit does not,
+    // but the flush still waits there while a checkpoint writes the table (asleep on DuckDB's
+    // lock: 0.4-1.5 s at 10,000 events/s when the live writes of 71 to 700 rows went through the
+    // appender, with DuckDB's 122,880-row groups; shorter with `ROW_GROUP_SIZE`).
     await this.transaction((tx) => tx.bulkInsert(table, columns, rows));
   }
 
@@ -344,8 +352,80 @@ class DuckDBConnectionDatabase implements Database {
 }
 
 async function runQuery<T>(c: DuckDBConnection, sql: string, params: readonly SqlValue[]): Promise<T[]> {
-  const reader = await c.runAndReadAll(sql, params.length > 0 ? toDuckParams(params) : undefined);
+  if (params.length === 0) {
+    // Possibly several statements (migrations): run as they are.
+    const reader = await c.runAndReadAll(sql);
+    return reader.getRowObjectsJS().map(normalizeRow) as T[];
+  }
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await preparedOn(c, sql);
+  } catch (err) {
+    // Several statements, the last with the parameters: run one by one.
+    if (!(err instanceof Error) || !/multiple statements/i.test(err.message)) throw err;
+    const reader = await c.runAndReadAll(sql, toDuckParams(params));
+    return reader.getRowObjectsJS().map(normalizeRow) as T[];
+  }
+  prepared.bind(toDuckParams(params));
+  const reader = await prepared.runAndReadAll();
   return reader.getRowObjectsJS().map(normalizeRow) as T[];
+}
+
+/** Statements kept prepared on each connection, by their text (see `preparedOn`). */
+const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+/** The most statements kept prepared on one connection; the least recently used goes first. */
+const PREPARED_PER_CONNECTION = 64;
+
+/**
+ * A statement prepared on `c`, kept for the next run of the same text. Running a statement with
+ * parameters otherwise takes three calls into DuckDB (split the text, prepare, execute), each
+ * done on a thread of the pool and resumed on the event loop: under load, each waits its turn
+ * behind whatever the event loop is doing. DuckDB binds a kept statement again by itself when the
+ * tables it reads changed or the parameters' types differ.
+ */
+async function preparedOn(c: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  let kept = preparedStatements.get(c);
+  if (kept === undefined) {
+    kept = new Map();
+    preparedStatements.set(c, kept);
+  }
+  const found = kept.get(sql);
+  if (found !== undefined) {
+    // Most recently used last.
+    kept.delete(sql);
+    kept.set(sql, found);
+    return found;
+  }
+  const prepared = await c.prepare(sql);
+  kept.set(sql, prepared);
+  if (kept.size > PREPARED_PER_CONNECTION) {
+    const [oldest, statement] = kept.entries().next().value!;
+    kept.delete(oldest);
+    statement.destroySync();
+  }
+  return prepared;
+}
+
+/** The text form of rows for `insertText`, for a small write whose every value has one. */
+function asText(rows: readonly SqlValue[][], width: number): string | undefined {
+  return rows.length <= TEXT_ROWS ? rowsAsText(rows, width) : undefined;
+}
+
+/** Inserts rows given as text (`rowsAsText`): the engine splits the text and casts each cell to its column's type, on its own threads. */
+async function insertText(
+  c: DuckDBConnection,
+  table: string,
+  columns: readonly string[],
+  text: string,
+): Promise<void> {
+  const cells = columns.map((_, i) => `NULLIF(f[${i + 1}], '${NULL_CELL}')`);
+  const prepared = await preparedOn(
+    c,
+    `INSERT INTO ${table} (${columns.join(', ')})
+     SELECT ${cells.join(', ')} FROM (SELECT string_split(line, chr(9)) AS f FROM unnest(string_split($1, chr(10))) AS r(line))`,
+  );
+  prepared.bind([text]);
+  await prepared.run();
 }
 
 async function appendRows(
@@ -354,15 +434,9 @@ async function appendRows(
   columns: readonly string[],
   rows: readonly SqlValue[][],
 ): Promise<void> {
-  const text = rows.length <= TEXT_ROWS ? rowsAsText(rows, columns.length) : undefined;
+  const text = asText(rows, columns.length);
   if (text !== undefined) {
-    // The engine splits the text and casts each cell to its column's type, on its own threads.
-    const cells = columns.map((_, i) => `NULLIF(f[${i + 1}], '${NULL_CELL}')`);
-    await c.run(
-      `INSERT INTO ${table} (${columns.join(', ')})
-       SELECT ${cells.join(', ')} FROM (SELECT string_split(line, chr(9)) AS f FROM unnest(string_split($1, chr(10))) AS r(line))`,
-      [text],
-    );
+    await insertText(c, table, columns, text);
     return;
   }
   const appender = await c.createAppender(table);
