@@ -3,6 +3,7 @@ import {
   DuckDBDataChunk,
   type DuckDBInstance,
   type DuckDBPreparedStatement,
+  type DuckDBResultReader,
   DuckDBTimestampTZValue,
   DuckDBTypeId,
   type DuckDBValue,
@@ -352,23 +353,28 @@ class DuckDBConnectionDatabase implements Database {
 }
 
 async function runQuery<T>(c: DuckDBConnection, sql: string, params: readonly SqlValue[]): Promise<T[]> {
-  if (params.length === 0) {
-    // Possibly several statements (migrations): run as they are.
-    const reader = await c.runAndReadAll(sql);
-    return reader.getRowObjectsJS().map(normalizeRow) as T[];
-  }
+  // Without parameters, possibly several statements (migrations): run as they are.
+  const reader =
+    params.length === 0 ? await c.runAndReadAll(sql) : await runPrepared(c, sql, toDuckParams(params));
+  return reader.getRowObjectsJS().map(normalizeRow) as T[];
+}
+
+/** Runs a statement with parameters from those kept prepared on `c` (see `preparedOn`). */
+async function runPrepared(
+  c: DuckDBConnection,
+  sql: string,
+  values: DuckDBValue[],
+): Promise<DuckDBResultReader> {
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await preparedOn(c, sql);
   } catch (err) {
     // Several statements, the last with the parameters: run one by one.
     if (!(err instanceof Error) || !/multiple statements/i.test(err.message)) throw err;
-    const reader = await c.runAndReadAll(sql, toDuckParams(params));
-    return reader.getRowObjectsJS().map(normalizeRow) as T[];
+    return c.runAndReadAll(sql, values);
   }
-  prepared.bind(toDuckParams(params));
-  const reader = await prepared.runAndReadAll();
-  return reader.getRowObjectsJS().map(normalizeRow) as T[];
+  prepared.bind(values);
+  return prepared.runAndReadAll();
 }
 
 /** Statements kept prepared on each connection, by their text (see `preparedOn`). */
@@ -411,7 +417,10 @@ function asText(rows: readonly SqlValue[][], width: number): string | undefined 
   return rows.length <= TEXT_ROWS ? rowsAsText(rows, width) : undefined;
 }
 
-/** Inserts rows given as text (`rowsAsText`): the engine splits the text and casts each cell to its column's type, on its own threads. */
+/**
+ * Inserts rows given as text (`rowsAsText`) in one statement: the engine splits the text and casts
+ * each cell to its column's type, on its own threads.
+ */
 async function insertText(
   c: DuckDBConnection,
   table: string,
