@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { freePort } from './spawn-server.js';
 
 const run = promisify(execFile);
+/** OpenSSH's server, from Debian's openssh-server. */
+const SSHD = '/usr/sbin/sshd';
 
 /** The account the test sshd lets in: a login without a shell, made once per machine. */
 const USERNAME = 'sluice-sftp-test';
@@ -43,6 +45,11 @@ export interface SftpTestServer {
  */
 export async function startSftpServer(): Promise<SftpTestServer> {
   if (process.getuid?.() !== 0) throw new Error('the SFTP test server runs sshd, which needs root');
+  await access(SSHD).catch(() => {
+    throw new Error(
+      `the SFTP test server runs ${SSHD}, which is missing: install openssh-server (.ci/run does)`,
+    );
+  });
   const { uid, gid } = await ensureTestUser();
   const dir = await mkdtemp(join(tmpdir(), 'sluice-sftp-'));
   // The user must reach `root` through this folder.
@@ -75,7 +82,7 @@ export async function startSftpServer(): Promise<SftpTestServer> {
   const port = await freePort();
   const configPath = join(dir, 'sshd_config');
   await writeFile(configPath, sshdConfig(dir, port, hostKeyPath));
-  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configPath], {
+  const sshd = spawn(SSHD, ['-D', '-e', '-f', configPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
