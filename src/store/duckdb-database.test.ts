@@ -83,4 +83,20 @@ describe('DuckDB statements kept prepared', () => {
     ).rejects.toThrow(/NOT NULL/);
     expect(await db.query('SELECT a, b FROM u ORDER BY a')).toEqual([{ a: 1, b: 'a\\b' }]);
   });
+
+  it('writes rows the text form cannot carry through the appender, rolled back whole when one fails', async () => {
+    await db.query('CREATE TABLE u (a BIGINT NOT NULL, b VARCHAR)');
+    await db.bulkInsert('u', ['a', 'b'], [[1, 'tab\there']]);
+    await expect(
+      db.bulkInsert(
+        'u',
+        ['a', 'b'],
+        [
+          [2, 'line\nbreak'],
+          [null, 'no a'],
+        ],
+      ),
+    ).rejects.toThrow(/Failed to append/);
+    expect(await db.query('SELECT a, b FROM u ORDER BY a')).toEqual([{ a: 1, b: 'tab\there' }]);
+  });
 });

@@ -145,7 +145,7 @@ export class DuckDBDatabase implements Database {
     // but the flush still waits there while a checkpoint writes the table (asleep on DuckDB's
     // lock: 0.4-1.5 s at 10,000 events/s when the live writes of 71 to 700 rows went through the
     // appender, with DuckDB's 122,880-row groups; shorter with `ROW_GROUP_SIZE`).
-    await this.transaction((tx) => tx.bulkInsert(table, columns, rows));
+    await this.withConnection((c) => inTransaction(c, () => appendWithAppender(c, table, columns, rows)));
   }
 
   /**
@@ -234,18 +234,8 @@ export class DuckDBDatabase implements Database {
     return { release: async () => {} };
   }
 
-  async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
-    return this.withConnection(async (c) => {
-      await c.run('BEGIN TRANSACTION');
-      try {
-        const result = await fn(new DuckDBConnectionDatabase(c, this));
-        await c.run('COMMIT');
-        return result;
-      } catch (err) {
-        await c.run('ROLLBACK');
-        throw err;
-      }
-    });
+  transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    return this.withConnection((c) => inTransaction(c, () => fn(new DuckDBConnectionDatabase(c, this))));
   }
 
   /** Reads a query's result chunk by chunk (constant memory), e.g. a Parquet file. */
@@ -437,6 +427,20 @@ async function insertText(
   await prepared.run();
 }
 
+/** Runs `fn` on `c` in a transaction, rolled back if it fails. */
+async function inTransaction<T>(c: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  await c.run('BEGIN TRANSACTION');
+  try {
+    const result = await fn();
+    await c.run('COMMIT');
+    return result;
+  } catch (err) {
+    await c.run('ROLLBACK');
+    throw err;
+  }
+}
+
+/** Inserts rows as text when they have that form (see `TEXT_ROWS`), else through the appender. */
 async function appendRows(
   c: DuckDBConnection,
   table: string,
@@ -444,10 +448,17 @@ async function appendRows(
   rows: readonly SqlValue[][],
 ): Promise<void> {
   const text = asText(rows, columns.length);
-  if (text !== undefined) {
-    await insertText(c, table, columns, text);
-    return;
-  }
+  if (text !== undefined) await insertText(c, table, columns, text);
+  else await appendWithAppender(c, table, columns, rows);
+}
+
+/** Appends rows through DuckDB's appender, converting every cell on the event loop's thread. */
+async function appendWithAppender(
+  c: DuckDBConnection,
+  table: string,
+  columns: readonly string[],
+  rows: readonly SqlValue[][],
+): Promise<void> {
   const appender = await c.createAppender(table);
   try {
     if (appender.columnCount !== columns.length) {
